@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 machine: install what is missing, configure with
+# AddressSanitizer and UndefinedBehaviorSanitizer, build, run every test under CTest, then a short
+# libFuzzer run over request decoding.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+
+jobs=$(nproc)
+build=${RINGBROKER_TEST_BUILD:-build/test}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGBROKER_SANITIZE=ON
+cmake --build "$build" -j "$jobs"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+# The codec fuzzer needs clang's libFuzzer, so it has its own small build.
+fuzz_build=${RINGBROKER_FUZZ_BUILD:-build/fuzz}
+CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRINGBROKER_FUZZ=ON -DRINGBROKER_BENCH=OFF
+cmake --build "$fuzz_build" -j "$jobs" --target fuzz_request_decode
+ctest --test-dir "$fuzz_build" --output-on-failure -L fuzz
