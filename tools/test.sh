@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 
+# kafkajs for the Node end-to-end test comes from the npm registry, pinned by package-lock.json.
+(cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+
 jobs=$(nproc)
 build=${RINGBROKER_TEST_BUILD:-build/test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGBROKER_SANITIZE=ON

@@ -1,0 +1,160 @@
+"""kafka-python (Debian's python3-kafka 2.0.2) against a real broker: the quick-start flow, record
+features, every compression codec, offset lookups, the admin client, and a restart mid-test."""
+import time
+import unittest
+import uuid
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+from broker_process import BrokerProcess
+
+
+def topic_name(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class KafkaPythonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = BrokerProcess().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.cleanup()
+
+    def producer(self, **kw):
+        return KafkaProducer(bootstrap_servers=self.broker.bootstrap, **kw)
+
+    def consumer(self, *topics, **kw):
+        kw.setdefault("auto_offset_reset", "earliest")
+        kw.setdefault("consumer_timeout_ms", 10000)
+        return KafkaConsumer(*topics, bootstrap_servers=self.broker.bootstrap, **kw)
+
+    def consume_n(self, consumer, n):
+        out = []
+        for msg in consumer:
+            out.append(msg)
+            if len(out) == n:
+                break
+        return out
+
+    def test_quickstart_produce_then_consume_from_beginning(self):
+        topic = topic_name("quickstart")
+        producer = self.producer()
+        for i in range(100):
+            producer.send(topic, f"event {i}".encode())
+        producer.flush()
+        producer.close()
+        consumer = self.consumer(topic)
+        msgs = self.consume_n(consumer, 100)
+        consumer.close()
+        self.assertEqual([m.value for m in msgs], [f"event {i}".encode() for i in range(100)])
+        self.assertEqual([m.offset for m in msgs], list(range(100)))
+
+    def test_keys_headers_timestamps(self):
+        topic = topic_name("features")
+        producer = self.producer()
+        ts = int(time.time() * 1000) - 5000
+        meta = producer.send(topic, key=b"k1", value=b"v1", headers=[("h1", b"x"), ("h2", None)],
+                             timestamp_ms=ts).get(timeout=10)
+        producer.send(topic, key=None, value=None).get(timeout=10)  # tombstone-style null value
+        producer.close()
+        self.assertEqual(meta.offset, 0)
+        consumer = self.consumer(topic)
+        first, second = self.consume_n(consumer, 2)
+        consumer.close()
+        self.assertEqual(first.key, b"k1")
+        self.assertEqual(first.value, b"v1")
+        self.assertEqual(first.headers, [("h1", b"x"), ("h2", None)])
+        self.assertEqual(first.timestamp, ts)
+        self.assertIsNone(second.key)
+        self.assertIsNone(second.value)
+
+    def test_every_compression_codec(self):
+        for codec in ("gzip", "snappy", "lz4", "zstd"):
+            with self.subTest(codec=codec):
+                topic = topic_name(f"codec-{codec}")
+                producer = self.producer(compression_type=codec, linger_ms=20)
+                values = [(f"{codec} message {i} " * 10).encode() for i in range(300)]
+                for v in values:
+                    producer.send(topic, v)
+                producer.flush()
+                producer.close()
+                consumer = self.consumer(topic)
+                got = [m.value for m in self.consume_n(consumer, len(values))]
+                consumer.close()
+                self.assertEqual(got, values)
+
+    def test_seek_and_offset_lookups(self):
+        topic = topic_name("offsets")
+        producer = self.producer()
+        base = int(time.time() * 1000) - 100000
+        for i in range(50):
+            producer.send(topic, value=str(i).encode(), timestamp_ms=base + i * 1000)
+        producer.flush()
+        producer.close()
+        tp = TopicPartition(topic, 0)
+        consumer = self.consumer()
+        consumer.assign([tp])
+        self.assertEqual(consumer.beginning_offsets([tp])[tp], 0)
+        self.assertEqual(consumer.end_offsets([tp])[tp], 50)
+        found = consumer.offsets_for_times({tp: base + 20500})[tp]
+        self.assertEqual(found.offset, 21)
+        self.assertEqual(found.timestamp, base + 21000)
+        self.assertIsNone(consumer.offsets_for_times({tp: base + 10 ** 9})[tp])
+        consumer.seek(tp, 42)
+        msgs = self.consume_n(consumer, 8)
+        self.assertEqual([m.value for m in msgs], [str(i).encode() for i in range(42, 50)])
+        consumer.seek_to_beginning(tp)
+        self.assertEqual(self.consume_n(consumer, 1)[0].offset, 0)
+        consumer.close()
+
+    def test_admin_create_list_describe_delete(self):
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        topic = topic_name("admin")
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1,
+                                      topic_configs={"retention.ms": "3600000"})])
+        with self.assertRaises(TopicAlreadyExistsError):
+            admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        self.assertIn(topic, admin.list_topics())
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        entries = {e[0]: e[1] for e in described[0].resources[0][4]}
+        self.assertEqual(entries["retention.ms"], "3600000")
+        self.assertEqual(entries["cleanup.policy"], "delete")
+        broker_cfg = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "0")])
+        broker_entries = {e[0]: e[1] for e in broker_cfg[0].resources[0][4]}
+        self.assertEqual(broker_entries["num.partitions"], "1")
+        admin.create_partitions({topic: NewPartitions(total_count=5)})
+        consumer = self.consumer()
+        self.assertEqual(len(consumer.partitions_for_topic(topic)), 5)
+        consumer.close()
+        admin.delete_topics([topic])
+        deadline = time.time() + 10
+        while topic in admin.list_topics() and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertNotIn(topic, admin.list_topics())
+        with self.assertRaises(UnknownTopicOrPartitionError):
+            admin.delete_topics([topic])
+        admin.close()
+
+    def test_restart_keeps_acknowledged_and_offsets_continue(self):
+        topic = topic_name("restart")
+        producer = self.producer(acks="all")
+        for i in range(20):
+            producer.send(topic, str(i).encode()).get(timeout=10)
+        producer.close()
+        self.broker.restart()
+        producer = self.producer(acks="all")
+        meta = producer.send(topic, b"after").get(timeout=10)
+        producer.close()
+        self.assertEqual(meta.offset, 20)
+        consumer = self.consumer(topic)
+        msgs = self.consume_n(consumer, 21)
+        consumer.close()
+        self.assertEqual([m.value for m in msgs], [str(i).encode() for i in range(20)] + [b"after"])
+
+
+if __name__ == "__main__":
+    unittest.main()
