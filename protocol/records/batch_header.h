@@ -48,6 +48,9 @@ inline uint32_t LoadBigEndian32(const uint8_t* p) {
 inline uint64_t LoadBigEndian64(const uint8_t* p) {
   return uint64_t(LoadBigEndian32(p)) << 32 | LoadBigEndian32(p + 4);
 }
+inline void StoreBigEndian16(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v >> 8); p[1] = uint8_t(v);
+}
 inline void StoreBigEndian32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v >> 24); p[1] = uint8_t(v >> 16); p[2] = uint8_t(v >> 8); p[3] = uint8_t(v);
 }
@@ -106,6 +109,26 @@ inline absl::StatusOr<BatchHeader> ParseBatchHeader(absl::Span<const uint8_t> by
   h.base_sequence = int32_t(LoadBigEndian32(p + kBaseSequence));
   h.record_count = int32_t(LoadBigEndian32(p + kRecordCount));
   return h;
+}
+
+// Writes `h` as the first kHeaderSize bytes at `out`, exactly as given (magic included; the CRC
+// is whatever h.crc holds: record_batch.h's ComputeBatchCrc computes the right one once the
+// records follow the header).
+inline void WriteBatchHeader(const BatchHeader& h, uint8_t* out) {
+  using namespace batch_layout;
+  StoreBigEndian64(out + kBaseOffset, uint64_t(h.base_offset));
+  StoreBigEndian32(out + kBatchLength, uint32_t(h.batch_length));
+  StoreBigEndian32(out + kPartitionLeaderEpoch, uint32_t(h.partition_leader_epoch));
+  out[kMagic] = uint8_t(h.magic);
+  StoreBigEndian32(out + kCrc, h.crc);
+  StoreBigEndian16(out + kAttributes, uint16_t(h.attributes));
+  StoreBigEndian32(out + kLastOffsetDelta, uint32_t(h.last_offset_delta));
+  StoreBigEndian64(out + kBaseTimestamp, uint64_t(h.base_timestamp));
+  StoreBigEndian64(out + kMaxTimestamp, uint64_t(h.max_timestamp));
+  StoreBigEndian64(out + kProducerId, uint64_t(h.producer_id));
+  StoreBigEndian16(out + kProducerEpoch, uint16_t(h.producer_epoch));
+  StoreBigEndian32(out + kBaseSequence, uint32_t(h.base_sequence));
+  StoreBigEndian32(out + kRecordCount, uint32_t(h.record_count));
 }
 
 // Patches the fields the log leader assigns. Neither is covered by the CRC, so the batch stays

@@ -1,0 +1,366 @@
+// Fetch: reads each partition on the shard that owns it, long-polls until min_bytes are available
+// or max_wait_ms passes (woken by appends, not by polling), bounds the response by max_bytes and
+// per-partition max bytes (the first batch always whole, as Kafka), and keeps incremental fetch
+// sessions (KIP-227) on the connection's shard.
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "broker/handlers/registry.h"
+#include "broker/server/error_mapping.h"
+#include "broker/server/topic_partition.h"
+#include "protocol/messages/fetch.h"
+
+namespace ringbroker::handlers {
+namespace {
+
+using FetchResponse = protocol::FetchResponse;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// What one partition's read produced, carried back from its owner shard.
+struct PartitionRead {
+  ErrorCode error = ErrorCode::kNone;
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  reactor::Buffer records;  // whole batches, possibly empty
+};
+
+struct PartitionTarget {
+  std::string topic;
+  protocol::wire::Uuid topic_id;
+  int32_t partition = 0;
+  int64_t fetch_offset = 0;
+  int32_t max_bytes = 0;
+  ErrorCode preset_error = ErrorCode::kNone;  // decided before reading (unknown topic id, ...)
+  PartitionRead read;
+};
+
+struct FetchState : std::enable_shared_from_this<FetchState> {
+  RequestPtr ctx;
+  Responder responder;
+  protocol::FetchRequest request;
+  std::vector<PartitionTarget> targets;
+  server::FetchSession* session = nullptr;  // valid on this shard while the request runs
+  int32_t session_id = 0;
+  bool incremental = false;
+  int64_t deadline_ms = 0;
+  size_t pending = 0;
+  bool responded = false;
+  std::shared_ptr<std::atomic<bool>> parked;  // set when the current park ends
+  std::optional<reactor::TimerId> timer;
+
+  void ReadAll();
+  void OnReadsDone();
+  void Park();
+  void Finish();
+};
+
+void ReadOne(server::BrokerContext* broker, uint32_t owner, PartitionTarget* target, int32_t bytes_max,
+             reactor::Completer completer) {
+  absl::StatusOr<server::Partition*> found = broker->shards[owner]->partitions.Get(target->topic, target->partition);
+  PartitionRead& out = target->read;
+  if (!found.ok()) {
+    out.error = server::StorageErrorCode(found.status());
+    return;
+  }
+  storage::Log& log = *(*found)->log;
+  out.high_watermark = log.high_watermark();
+  out.log_start_offset = log.log_start_offset();
+  if (target->fetch_offset < log.log_start_offset() || target->fetch_offset > log.log_end_offset()) {
+    out.error = ErrorCode::kOffsetOutOfRange;
+    return;
+  }
+  if (target->fetch_offset >= log.high_watermark()) return;  // nothing committed to return yet
+  log.Read(target->fetch_offset, static_cast<size_t>(std::max(bytes_max, 1)), log.high_watermark(),
+           [&out, completer = std::move(completer)](absl::StatusOr<storage::ReadResult> result) mutable {
+             if (!result.ok()) {
+               out.error = server::StorageErrorCode(result.status());
+               return;
+             }
+             out.high_watermark = result->high_watermark;
+             out.log_start_offset = result->log_start_offset;
+             if (result->slice.size == 0) return;
+             // The slice's file stays open while `file` is held; read it into one buffer.
+             std::shared_ptr<storage::File> file = result->slice.file;
+             out.records = reactor::Buffer::Allocate(result->slice.size);
+             absl::Span<uint8_t> dest(reinterpret_cast<uint8_t*>(out.records.mutable_data()), out.records.size());
+             file->Read(result->slice.position, dest,
+                        [&out, file, completer = std::move(completer)](absl::StatusOr<size_t> n) mutable {
+                          if (!n.ok()) {
+                            out.error = server::StorageErrorCode(n.status());
+                            out.records.Release();
+                          } else if (*n < out.records.size()) {
+                            out.records.RemoveSuffix(out.records.size() - *n);
+                          }
+                        });
+           });
+}
+
+void FetchState::ReadAll() {
+  RequestContext& c = *ctx;
+  if (timer) {
+    c.shard.Cancel(*timer);
+    timer.reset();
+  }
+  const uint32_t shard_count = c.broker.shard_count;
+  const int32_t max_bytes = c.version() >= 3 ? request.max_bytes : INT32_MAX;
+  pending = 1;
+  for (PartitionTarget& t : targets) {
+    t.read = PartitionRead{};
+    if (t.preset_error != ErrorCode::kNone) {
+      t.read.error = t.preset_error;
+      continue;
+    }
+    const uint32_t owner = server::OwnerShard(t.topic, t.partition, shard_count);
+    const int32_t bytes_max = std::min(t.max_bytes, max_bytes);
+    pending++;
+    server::BrokerContext* broker = &c.broker;
+    PartitionTarget* target = &t;
+    absl::Status s = c.shard.SubmitAsync(
+        owner,
+        [broker, owner, target, bytes_max](reactor::Completer completer) {
+          ReadOne(broker, owner, target, bytes_max, std::move(completer));
+        },
+        [self = shared_from_this()] {
+          if (--self->pending == 0) self->OnReadsDone();
+        });
+    if (!s.ok()) {
+      t.read.error = ErrorCode::kRequestTimedOut;
+      pending--;
+    }
+  }
+  if (--pending == 0) OnReadsDone();
+}
+
+void FetchState::OnReadsDone() {
+  size_t bytes = 0;
+  bool error = false;
+  for (const PartitionTarget& t : targets) {
+    bytes += t.read.records.size();
+    error |= t.read.error != ErrorCode::kNone;
+  }
+  const int32_t min_bytes = request.min_bytes;
+  const bool enough = bytes >= static_cast<size_t>(std::max(min_bytes, 0));
+  if (error || enough || NowMs() >= deadline_ms || ctx->shard.stopping() || targets.empty()) {
+    return Finish();
+  }
+  Park();
+}
+
+// Waits for an append to any of the partitions, or the deadline, then reads again.
+void FetchState::Park() {
+  RequestContext& c = *ctx;
+  parked = std::make_shared<std::atomic<bool>>(false);
+  const uint32_t origin = c.shard.id();
+  std::weak_ptr<FetchState> weak = weak_from_this();
+  auto wake_here = [weak, fired = parked] {
+    // On the fetch's own shard.
+    if (std::shared_ptr<FetchState> self = weak.lock()) {
+      if (!self->responded && self->parked == fired) self->ReadAll();
+    }
+  };
+  for (PartitionTarget& t : targets) {
+    if (t.preset_error != ErrorCode::kNone) continue;
+    const uint32_t owner = server::OwnerShard(t.topic, t.partition, c.broker.shard_count);
+    server::BrokerContext* broker = &c.broker;
+    (void)c.shard.SubmitTo(
+        owner,
+        [broker, owner, topic = t.topic, partition = t.partition, fired = parked, origin, wake_here]() {
+          absl::StatusOr<server::Partition*> p = broker->shards[owner]->partitions.Get(topic, partition);
+          if (!p.ok()) return;
+          (*p)->AddWaiter(server::AppendWaiter{
+              .fired = fired,
+              .wake =
+                  [origin, wake_here] {
+                    reactor::Shard* here = reactor::Shard::Current();
+                    if (here != nullptr) (void)here->SubmitTo(origin, wake_here, [] {});
+                  },
+          });
+        },
+        [] {});
+  }
+  const int64_t wait_ms = std::max<int64_t>(deadline_ms - NowMs(), 0);
+  // The timer holds the parked fetch alive; waiters on other shards hold only weak references.
+  absl::StatusOr<reactor::TimerId> timer_id =
+      c.shard.Schedule(wait_ms, [self = shared_from_this(), fired = parked] {
+        if (fired->exchange(true)) return;
+        self->timer.reset();
+        if (!self->responded && self->parked == fired) self->ReadAll();
+      });
+  if (!timer_id.ok()) return Finish();
+  timer = *timer_id;
+}
+
+void FetchState::Finish() {
+  if (responded) return;
+  responded = true;
+  if (parked) parked->store(true);
+  RequestContext& c = *ctx;
+  FetchResponse response;
+  response.session_id = session_id;
+  const int32_t max_bytes = c.version() >= 3 ? request.max_bytes : INT32_MAX;
+  size_t total = 0;
+  for (PartitionTarget& t : targets) {
+    PartitionRead& read = t.read;
+    // Over the response's byte budget, later partitions' data is left for the next fetch; the
+    // first non-empty partition always goes out whole.
+    if (!read.records.empty() && total > 0 && total + read.records.size() > static_cast<size_t>(max_bytes)) {
+      read.records.Release();
+    }
+    total += read.records.size();
+    if (incremental && session != nullptr) {
+      auto& cached = session->partitions[{t.topic, t.partition}];
+      const bool news = !read.records.empty() || read.error != ErrorCode::kNone ||
+                        read.high_watermark != cached.high_watermark ||
+                        read.log_start_offset != cached.log_start_offset;
+      cached.high_watermark = read.high_watermark;
+      cached.log_start_offset = read.log_start_offset;
+      if (!news) continue;
+    } else if (session != nullptr) {
+      auto& cached = session->partitions[{t.topic, t.partition}];
+      cached.high_watermark = read.high_watermark;
+      cached.log_start_offset = read.log_start_offset;
+    }
+    if (response.responses.empty() || response.responses.back().topic != t.topic) {
+      auto& topic_out = response.responses.emplace_back();
+      topic_out.topic = t.topic;
+      topic_out.topic_id = t.topic_id;
+    }
+    auto& out = response.responses.back().partitions.emplace_back();
+    out.partition_index = t.partition;
+    out.error_code = ToWire(read.error);
+    out.high_watermark = read.high_watermark;
+    out.last_stable_offset = read.high_watermark;
+    out.log_start_offset = read.log_start_offset;
+    out.aborted_transactions.reset();
+    if (read.error == ErrorCode::kNone) {
+      out.records = protocol::wire::Bytes(reinterpret_cast<const uint8_t*>(read.records.data()), read.records.size());
+    } else {
+      out.records = protocol::wire::Bytes();
+    }
+  }
+  Respond(c, responder, response);
+}
+
+ErrorCode SetUpSession(FetchState& state) {
+  server::FetchSessionCache& cache = state.ctx->services.fetch_sessions;
+  const protocol::FetchRequest& req = state.request;
+  if (state.ctx->version() < 7) return ErrorCode::kNone;
+  if (req.session_id == 0) {
+    if (req.session_epoch == -1) return ErrorCode::kNone;  // sessionless full fetch
+    if (req.session_epoch != 0) return ErrorCode::kInvalidFetchSessionEpoch;
+    server::FetchSession& session = cache.Create();
+    state.session = &session;
+    state.session_id = session.id;
+    return ErrorCode::kNone;
+  }
+  if (req.session_epoch == -1) {  // the client closes its session and fetches in full
+    cache.Remove(req.session_id);
+    return ErrorCode::kNone;
+  }
+  server::FetchSession* session = cache.Find(req.session_id);
+  if (session == nullptr) return ErrorCode::kFetchSessionIdNotFound;
+  if (req.session_epoch != session->epoch) return ErrorCode::kInvalidFetchSessionEpoch;
+  session->epoch = session->epoch == INT32_MAX ? 1 : session->epoch + 1;
+  state.session = session;
+  state.session_id = session->id;
+  state.incremental = req.session_epoch > 0;
+  return ErrorCode::kNone;
+}
+
+}  // namespace
+
+void HandleFetch(RequestPtr ctx, Responder responder) {
+  auto state = std::make_shared<FetchState>();
+  state->ctx = std::move(ctx);
+  state->responder = std::move(responder);
+  RequestContext& c = *state->ctx;
+  protocol::wire::Reader r = c.BodyReader();
+  if (!state->request.Decode(r, c.version()).ok()) return state->responder.Malformed();
+  const protocol::FetchRequest& req = state->request;
+
+  if (ErrorCode e = SetUpSession(*state); e != ErrorCode::kNone) {
+    FetchResponse response;
+    response.error_code = ToWire(e);
+    return Respond(c, state->responder, response);
+  }
+
+  coordination::ClusterSnapshot snapshot = c.broker.metadata->Snapshot();
+  auto name_of = [&](const protocol::FetchRequest::FetchTopic& t, protocol::wire::Uuid& id) -> std::string {
+    if (c.version() < 13) {
+      if (const auto* meta = coordination::FindTopic(*snapshot, std::string(t.topic))) {
+        std::copy(meta->topic_id().begin(), meta->topic_id().end(), id.bytes.begin());
+      }
+      return std::string(t.topic);
+    }
+    id = t.topic_id;
+    for (const auto& topic : snapshot->topics()) {
+      if (topic.topic_id().size() == 16 && std::equal(id.bytes.begin(), id.bytes.end(), topic.topic_id().begin())) {
+        return topic.name();
+      }
+    }
+    return std::string();
+  };
+
+  // The partitions this request asks about: the request's own, or, in a session, the session's
+  // after applying the request's changes.
+  std::vector<PartitionTarget> asked;
+  for (const auto& t : req.topics) {
+    protocol::wire::Uuid id;
+    std::string name = name_of(t, id);
+    for (const auto& p : t.partitions) {
+      PartitionTarget target;
+      target.topic = name;
+      target.topic_id = id;
+      target.partition = p.partition;
+      target.fetch_offset = p.fetch_offset;
+      target.max_bytes = p.partition_max_bytes;
+      if (name.empty()) target.preset_error = ErrorCode::kUnknownTopicId;
+      asked.push_back(std::move(target));
+    }
+  }
+  if (state->session != nullptr) {
+    for (const PartitionTarget& t : asked) {
+      auto& cached = state->session->partitions[{t.topic, t.partition}];
+      cached.fetch_offset = t.fetch_offset;
+      cached.max_bytes = t.max_bytes;
+    }
+    for (const auto& f : req.forgotten_topics_data) {
+      protocol::wire::Uuid id;
+      std::string name = c.version() < 13 ? std::string(f.topic) : "";
+      if (c.version() >= 13) {
+        protocol::FetchRequest::FetchTopic probe;
+        probe.topic_id = f.topic_id;
+        name = name_of(probe, id);
+      }
+      for (int32_t p : f.partitions) state->session->partitions.erase({name, p});
+    }
+    if (state->incremental) {
+      asked.clear();
+      for (const auto& [key, cached] : state->session->partitions) {
+        PartitionTarget target;
+        target.topic = key.first;
+        target.partition = key.second;
+        target.fetch_offset = cached.fetch_offset;
+        target.max_bytes = cached.max_bytes;
+        if (const auto* meta = coordination::FindTopic(*snapshot, key.first)) {
+          std::copy(meta->topic_id().begin(), meta->topic_id().end(), target.topic_id.bytes.begin());
+        } else {
+          target.preset_error = ErrorCode::kUnknownTopicOrPartition;
+        }
+        asked.push_back(std::move(target));
+      }
+    }
+  }
+  for (PartitionTarget& t : asked) {
+    const auto* meta = coordination::FindTopic(*snapshot, t.topic);
+    if (t.preset_error == ErrorCode::kNone && (meta == nullptr || t.partition < 0 || t.partition >= meta->partitions_size())) {
+      t.preset_error = ErrorCode::kUnknownTopicOrPartition;
+    }
+  }
+  state->targets = std::move(asked);
+  state->deadline_ms = NowMs() + std::max(req.max_wait_ms, 0);
+  state->ReadAll();
+}
+
+}  // namespace ringbroker::handlers

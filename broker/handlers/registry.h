@@ -1,0 +1,34 @@
+// The Kafka APIs this broker serves: one handler per API key, with the version range the handler
+// really serves (ApiVersions advertises exactly these).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "broker/handlers/handler.h"
+
+namespace ringbroker::handlers {
+
+struct ApiHandler {
+  int16_t api_key;
+  int16_t min_version;
+  int16_t max_version;
+  Handler handle;
+};
+
+// nullptr when the key is not served.
+const ApiHandler* FindHandler(int16_t api_key);
+std::span<const ApiHandler> ServedApis();
+
+// The handlers, each in its own file.
+void HandleApiVersions(RequestPtr ctx, Responder responder);
+void HandleMetadata(RequestPtr ctx, Responder responder);
+void HandleProduce(RequestPtr ctx, Responder responder);
+void HandleFetch(RequestPtr ctx, Responder responder);
+void HandleListOffsets(RequestPtr ctx, Responder responder);
+void HandleCreateTopics(RequestPtr ctx, Responder responder);
+void HandleDeleteTopics(RequestPtr ctx, Responder responder);
+void HandleCreatePartitions(RequestPtr ctx, Responder responder);
+void HandleDescribeConfigs(RequestPtr ctx, Responder responder);
+
+}  // namespace ringbroker::handlers

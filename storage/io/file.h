@@ -1,0 +1,107 @@
+// The file seam: everything storage/ asks of the operating system, behind two small interfaces
+// (LevelDB's Env idea). Production implements them on io_uring in broker/reactor/; storage/ ships a
+// POSIX implementation (posix_file.h) and an in-memory fake for tests (memory_file.h).
+//
+// Threading: a File belongs to the shard that opened it. Its asynchronous calls are made from that
+// shard's thread and their callbacks run on that same thread — either inline, before the call
+// returns (the POSIX implementation), or later, from the shard's event loop (io_uring). Callers must
+// handle both: never hold a reference into state that the callback may change across the call.
+//
+// Blocking: the asynchronous calls (Write, Read, Datasync, Truncate) never block the calling thread
+// in an asynchronous implementation. The Blocking* calls and every FileSystem call may block; storage
+// uses them only while opening or recovering a log (before the shard serves it) and from compaction
+// (which works on files the hot path no longer writes). They are plain system calls in spirit and may
+// be called from any thread, provided no other call on the same File runs at the same moment.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace ringbroker::storage {
+
+// Completion of a Write or a Read: the number of bytes transferred, or the error. Implementations
+// hold at most one callback per call in flight, so memory is bounded by the callers' own bounds.
+using IoCallback = absl::AnyInvocable<void(absl::StatusOr<size_t>)>;
+// Completion of a Datasync or a Truncate.
+using StatusCallback = absl::AnyInvocable<void(absl::Status)>;
+
+// An open file. Move-only through unique_ptr; destroying it closes the descriptor. A File must not be
+// destroyed while one of its asynchronous calls is in flight.
+class File {
+ public:
+  File() = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  virtual ~File() = default;
+
+  // Writes every byte of `iov` at `offset`. Short writes are retried inside, so `done` receives
+  // either the full length or an error (ResourceExhausted for a full disk, Internal or DataLoss for
+  // I/O errors). The iovec array and all the buffers it points into must stay alive and unchanged
+  // until `done` runs. Writes that overlap in flight have no defined order.
+  virtual void Write(uint64_t offset, absl::Span<const iovec> iov, IoCallback done) = 0;
+
+  // Reads up to dest.size() bytes at `offset`; fewer only at end of file. `dest` must stay alive
+  // until `done` runs.
+  virtual void Read(uint64_t offset, absl::Span<uint8_t> dest, IoCallback done) = 0;
+
+  // Makes durable every write whose callback had run before this call was made (fdatasync). Writes
+  // still in flight when it is called are not covered.
+  virtual void Datasync(StatusCallback done) = 0;
+
+  // Cuts or extends the file to `size` bytes. Must not overlap writes in flight.
+  virtual void Truncate(uint64_t size, StatusCallback done) = 0;
+
+  // Blocking forms, for opening, recovery and compaction (see the top of this file).
+  virtual absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) = 0;
+  virtual absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) = 0;
+  virtual absl::Status BlockingTruncate(uint64_t size) = 0;
+  virtual absl::Status BlockingDatasync() = 0;
+
+  // The file's size: its size when opened, moved by every write or truncate that has completed.
+  virtual uint64_t size() const = 0;
+
+  // The descriptor, so that the network layer can splice or sendfile from it; -1 when the
+  // implementation has none (the in-memory fake). Valid while this File lives.
+  virtual int fd() const = 0;
+};
+
+enum class OpenMode {
+  kReadWrite,        // the file must exist
+  kCreate,           // created empty when missing, opened as is otherwise
+  kCreateExclusive,  // must not exist yet (AlreadyExists otherwise)
+};
+
+// The directory operations around files. All calls may block (they are metadata operations).
+class FileSystem {
+ public:
+  FileSystem() = default;
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+  virtual ~FileSystem() = default;
+
+  // NotFound when a kReadWrite open names a missing file.
+  virtual absl::StatusOr<std::unique_ptr<File>> Open(std::string_view path, OpenMode mode) = 0;
+  virtual absl::Status Remove(std::string_view path) = 0;
+  // Atomically replaces `to` with `from` (rename(2)); durable after SyncDir of the directory.
+  virtual absl::Status Rename(std::string_view from, std::string_view to) = 0;
+  // The names (not paths) of the entries in `dir`, in no particular order, without "." and "..".
+  virtual absl::StatusOr<std::vector<std::string>> List(std::string_view dir) = 0;
+  // Creates `dir` and its missing parents; OK when it exists already.
+  virtual absl::Status Mkdir(std::string_view dir) = 0;
+  // Makes the creations, removals and renames in `dir` durable (fsync of the directory).
+  virtual absl::Status SyncDir(std::string_view dir) = 0;
+  virtual bool Exists(std::string_view path) = 0;
+};
+
+}  // namespace ringbroker::storage

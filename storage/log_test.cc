@@ -1,0 +1,398 @@
+#include "storage/log.h"
+
+#include "gtest/gtest.h"
+#include "storage/format.h"
+#include "storage/log_test_harness.h"
+
+namespace ringbroker::storage {
+namespace {
+
+using testing::BatchInfo;
+using testing::LogHarness;
+using testing::MakeSimpleBatch;
+
+LogConfig SmallSegments() {
+  LogConfig config;
+  config.segment_bytes = 4096;
+  config.index_interval_bytes = 256;
+  return config;
+}
+
+TEST(LogTest, AppendAssignsOffsetsAndPatchesInPlace) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  auto first = h.Append(MakeSimpleBatch(3, 10, h.now_ms));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->base_offset, 0);
+  EXPECT_EQ(first->last_offset, 2);
+  EXPECT_EQ(first->log_end_offset, 3);
+  std::vector<uint8_t> batch = MakeSimpleBatch(2, 10, h.now_ms);
+  std::optional<absl::StatusOr<AppendResult>> result;
+  h.log().Append(absl::MakeSpan(batch), AppendOptions{.leader_epoch = 7},
+                 [&](absl::StatusOr<AppendResult> r) { result = r; });
+  ASSERT_TRUE(result && result->ok());
+  EXPECT_EQ((*result)->base_offset, 3);
+  // The caller's buffer now carries the assigned offset and epoch: it was written, not copied.
+  auto header = protocol::ParseBatchHeader(batch);
+  EXPECT_EQ(header->base_offset, 3);
+  EXPECT_EQ(header->partition_leader_epoch, 7);
+  EXPECT_EQ(h.log().log_end_offset(), 5);
+}
+
+TEST(LogTest, ReadReturnsWholeBatchesWithinByteLimit) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 100, h.now_ms)).ok());
+  size_t batch_size = MakeSimpleBatch(2, 100, 0).size();
+  auto read = h.Read(4, 3 * batch_size + batch_size / 2);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->slice.size, 3 * batch_size);
+  auto batches = LogHarness::Batches(read->slice);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].base_offset, 4);
+  EXPECT_EQ(read->next_offset, 10);
+}
+
+TEST(LogTest, ReadOfOffsetInsideBatchReturnsThatBatch) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(5, 10, h.now_ms)).ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(5, 10, h.now_ms)).ok());
+  auto read = h.Read(7, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  auto batches = LogHarness::Batches(read->slice);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].base_offset, 5);
+}
+
+TEST(LogTest, FirstBatchComesWholeEvenWhenLargerThanLimit) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 5000, h.now_ms)).ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  auto read = h.Read(0, 100);
+  ASSERT_TRUE(read.ok());
+  auto batches = LogHarness::Batches(read->slice);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_GT(read->slice.size, 5000u);
+}
+
+TEST(LogTest, ReadStopsAtMaxOffsetAndOutOfRangeIsAnError) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  auto read = h.Read(0, 1 << 20, 2);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(LogHarness::Batches(read->slice).size(), 2u);
+  auto at_end = h.Read(4, 1 << 20);
+  ASSERT_TRUE(at_end.ok());
+  EXPECT_EQ(at_end->slice.size, 0u);
+  EXPECT_EQ(h.Read(5, 100).status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST(LogTest, RollsOnSegmentBytesAndReadsAcrossSegments) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  EXPECT_GT(h.log().segment_count(), 3u);
+  int64_t offset = 0;
+  int batches = 0;
+  while (offset < h.log().log_end_offset()) {
+    auto read = h.Read(offset, 1000);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_GT(read->slice.size, 0u);
+    for (const BatchInfo& b : LogHarness::Batches(read->slice)) {
+      EXPECT_EQ(b.base_offset, offset);
+      offset = b.last_offset + 1;
+      ++batches;
+    }
+  }
+  EXPECT_EQ(batches, 40);
+  // Rolled segments get sealed: their index files exist and the recovery point moved on.
+  EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back());
+  EXPECT_TRUE(h.fs.Exists(h.dir + "/" + format::SegmentBaseName(0) + ".index"));
+}
+
+TEST(LogTest, RollsOnSegmentMsAndOnFullIndex) {
+  LogConfig config;
+  config.segment_ms = 1000;
+  config.index_interval_bytes = 0;  // an index entry for every batch after the first
+  config.segment_index_bytes = 4 * 12;  // 4 time index entries, 6 offset index entries
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  h.now_ms += 2000;
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  EXPECT_EQ(h.log().segment_count(), 2u);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms + i)).ok());
+  }
+  EXPECT_GE(h.log().segment_count(), 5u);
+  // Maintain() rolls an idle segment too.
+  h.now_ms += 5000;
+  size_t before = h.log().segment_count();
+  ASSERT_TRUE(h.log().Maintain(h.now_ms).ok());
+  EXPECT_EQ(h.log().segment_count(), before + 1);
+}
+
+TEST(LogTest, FindOffsetByTimestamp) {
+  LogConfig config = SmallSegments();
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 100, 1000 + 10 * i)).ok());
+  }
+  auto found = h.FindByTime(1255);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, 52);  // batch 26, timestamp 1260
+  EXPECT_EQ((*found)->timestamp, 1260);
+  auto first = h.FindByTime(0);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->offset, 0);
+  auto none = h.FindByTime(5000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(LogTest, TruncateDropsBatchesFromOffset) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms + i)).ok());
+  ASSERT_TRUE(h.Truncate(31).ok());  // inside batch [30, 31]
+  EXPECT_EQ(h.log().log_end_offset(), 30);
+  ASSERT_TRUE(h.Truncate(10).ok());
+  EXPECT_EQ(h.log().log_end_offset(), 10);
+  auto appended = h.Append(MakeSimpleBatch(1, 10, h.now_ms));
+  ASSERT_TRUE(appended.ok());
+  EXPECT_EQ(appended->base_offset, 10);
+  auto read = h.Read(8, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  auto batches = LogHarness::Batches(read->slice);
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches[0].base_offset, 8);
+  // The truncation survives a crash.
+  ASSERT_TRUE(h.CrashAndReopen().ok());
+  EXPECT_EQ(h.log().log_end_offset(), 11);
+}
+
+TEST(LogTest, DeleteRecordsAdvancesStartAndDropsSegments) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  EXPECT_EQ(h.log().DeleteRecords(100).status().code(), absl::StatusCode::kOutOfRange);
+  h.log().set_high_watermark(80);
+  size_t segments = h.log().segment_count();
+  auto start = h.log().DeleteRecords(41);
+  ASSERT_TRUE(start.ok());
+  EXPECT_EQ(*start, 41);
+  EXPECT_LT(h.log().segment_count(), segments);
+  EXPECT_EQ(h.Read(40, 100).status().code(), absl::StatusCode::kOutOfRange);
+  auto read = h.Read(41, 100);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(LogHarness::Batches(read->slice)[0].base_offset, 40);
+  ASSERT_TRUE(h.CloseAndReopen().ok());
+  EXPECT_EQ(h.log().log_start_offset(), 41);
+}
+
+TEST(LogTest, RetentionByTimeAndBytesDeletesOldSealedSegments) {
+  LogConfig config = SmallSegments();
+  config.retention_ms = 10'000;
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  h.now_ms += 20'000;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  h.log().set_high_watermark(h.log().log_end_offset());
+  ASSERT_TRUE(h.log().Maintain(h.now_ms).ok());
+  // Everything before the second round of appends expired; the segment straddling both stays.
+  EXPECT_GT(h.log().log_start_offset(), 20);
+  EXPECT_LE(h.log().log_start_offset(), 40);
+
+  LogConfig by_bytes = SmallSegments();
+  by_bytes.retention_bytes = 8192;
+  LogHarness b(by_bytes);
+  ASSERT_TRUE(b.Open().ok());
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(b.Append(MakeSimpleBatch(2, 200, b.now_ms)).ok());
+  b.log().set_high_watermark(b.log().log_end_offset());
+  ASSERT_TRUE(b.log().Maintain(b.now_ms).ok());
+  EXPECT_LE(b.log().size_bytes(), 8192u + 4096u);
+  EXPECT_GT(b.log().log_start_offset(), 0);
+}
+
+TEST(LogTest, RetentionKeepsSegmentsAboveHighWatermark) {
+  LogConfig config = SmallSegments();
+  config.retention_bytes = 0;
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  h.log().set_high_watermark(0);
+  ASSERT_TRUE(h.log().Maintain(h.now_ms).ok());
+  EXPECT_EQ(h.log().log_start_offset(), 0);
+}
+
+TEST(LogTest, GroupCommitSharesOneSyncAmongWaitingAppends) {
+  LogHarness h;
+  h.fs.set_deferred(true);
+  ASSERT_TRUE(h.Open().ok());
+  std::vector<std::vector<uint8_t>> batches;
+  for (int i = 0; i < 10; ++i) batches.push_back(MakeSimpleBatch(1, 10, h.now_ms));
+  int acked = 0;
+  uint64_t syncs_before = h.fs.datasync_count();
+  for (auto& b : batches) {
+    h.log().Append(absl::MakeSpan(b), AppendOptions{}, [&](absl::StatusOr<AppendResult> r) {
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->base_offset, acked);  // in order
+      ++acked;
+    });
+  }
+  EXPECT_EQ(acked, 0);
+  // Reads see nothing before the writes complete.
+  EXPECT_EQ(h.log().readable_end_offset(), 0);
+  h.fs.Poll();
+  EXPECT_EQ(acked, 10);
+  // The first write's completion starts a sync that cannot cover the nine writes still in flight;
+  // those nine share the second one.
+  EXPECT_EQ(h.fs.datasync_count() - syncs_before, 2u);
+  EXPECT_TRUE(h.log().idle());
+}
+
+TEST(LogTest, AcksWithoutSyncAndFlushMessages) {
+  LogConfig config;
+  config.sync_before_ack = false;
+  config.flush_messages = 5;
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  uint64_t before = h.fs.datasync_count();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  EXPECT_EQ(h.fs.datasync_count(), before);
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  EXPECT_EQ(h.fs.datasync_count(), before + 1);
+}
+
+TEST(LogTest, FlushMsSyncsFromMaintain) {
+  LogConfig config;
+  config.sync_before_ack = false;
+  config.flush_ms = 100;
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  uint64_t before = h.fs.datasync_count();
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  ASSERT_TRUE(h.log().Maintain(h.now_ms + 50).ok());
+  EXPECT_EQ(h.fs.datasync_count(), before);
+  ASSERT_TRUE(h.log().Maintain(h.now_ms + 150).ok());
+  EXPECT_EQ(h.fs.datasync_count(), before + 1);
+}
+
+TEST(LogTest, WriteErrorFailsLogUntilReopened) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kWrite, ".log", absl::DataLossError("EIO"));
+  auto failed = h.Append(MakeSimpleBatch(1, 10, h.now_ms));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kDataLoss);
+  // The fault is gone, but the log refuses appends: a later success would follow a hole.
+  auto refused = h.Append(MakeSimpleBatch(1, 10, h.now_ms));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(h.log().status().ok());
+  // Reads of what was acknowledged still work.
+  auto read = h.Read(0, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(LogHarness::Batches(read->slice).size(), 1u);
+  h.Drop();
+  ASSERT_TRUE(h.Open().ok());
+  EXPECT_EQ(h.log().log_end_offset(), 1);
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+}
+
+TEST(LogTest, SyncErrorFailsWaitingAppends) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kDatasync, ".log", absl::DataLossError("EIO"));
+  EXPECT_EQ(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+}
+
+TEST(LogTest, FullDiskIsResourceExhaustedAndRecoveryDropsPartialTail) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 100, h.now_ms)).ok());
+  h.fs.set_capacity_bytes(h.fs.total_bytes() + 50);
+  auto full = h.Append(MakeSimpleBatch(1, 100, h.now_ms));
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  h.fs.set_capacity_bytes(0);
+  h.Drop();
+  ASSERT_TRUE(h.Open().ok());
+  EXPECT_EQ(h.log().log_end_offset(), 1);
+  auto read = h.Read(0, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(LogHarness::Batches(read->slice).size(), 1u);
+}
+
+TEST(LogTest, RejectsMalformedAppendsWithoutSideEffects) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  std::vector<uint8_t> batch = MakeSimpleBatch(1, 10, h.now_ms);
+  std::vector<uint8_t> truncated(batch.begin(), batch.end() - 1);
+  EXPECT_FALSE(h.Append(truncated).ok());
+  std::vector<uint8_t> bad_magic = batch;
+  bad_magic[protocol::batch_layout::kMagic] = 1;
+  EXPECT_FALSE(h.Append(bad_magic).ok());
+  EXPECT_EQ(h.log().log_end_offset(), 0);
+  EXPECT_TRUE(h.log().status().ok());
+  // Two batches in one append.
+  std::vector<uint8_t> two = batch;
+  two.insert(two.end(), batch.begin(), batch.end());
+  auto r = h.Append(two);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->last_offset, 1);
+}
+
+TEST(LogTest, FollowerAppendKeepsOffsets) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  std::vector<uint8_t> batch = MakeSimpleBatch(3, 10, h.now_ms);
+  protocol::PatchBaseOffset(batch.data(), 0);
+  std::optional<absl::StatusOr<AppendResult>> result;
+  h.log().Append(absl::MakeSpan(batch), AppendOptions{.assign_offsets = false},
+                 [&](auto r) { result = r; });
+  ASSERT_TRUE(result && result->ok());
+  EXPECT_EQ(h.log().log_end_offset(), 3);
+  result.reset();
+  h.log().Append(absl::MakeSpan(batch), AppendOptions{.assign_offsets = false},
+                 [&](auto r) { result = r; });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LogTest, CleanShutdownReopenTrustsIndexes) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms + i)).ok());
+  ASSERT_TRUE(h.CloseAndReopen().ok());
+  EXPECT_EQ(h.log().log_end_offset(), 80);
+  EXPECT_FALSE(h.fs.Exists(h.dir + "/.clean_shutdown"));  // removed by open
+  auto read = h.Read(57, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(LogHarness::Batches(read->slice)[0].base_offset, 56);
+  auto found = h.FindByTime(h.now_ms + 30);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, 60);
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  EXPECT_EQ(h.log().log_end_offset(), 81);
+}
+
+TEST(LogTest, CrashLosesOnlyUnsyncedAppends) {
+  LogConfig config = SmallSegments();
+  config.sync_before_ack = false;
+  LogHarness h(config);
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  // Sealed segments were synced by their roll; the active one was never synced.
+  int64_t active_base = h.log().segment_bases().back();
+  ASSERT_TRUE(h.CrashAndReopen().ok());
+  EXPECT_EQ(h.log().log_end_offset(), active_base);
+}
+
+}  // namespace
+}  // namespace ringbroker::storage
