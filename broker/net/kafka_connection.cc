@@ -72,7 +72,10 @@ void KafkaConnection::OnData(reactor::Connection& connection, reactor::Buffer da
   }
 }
 
-void KafkaConnection::OnClose(reactor::Connection&, const absl::Status&) {
+void KafkaConnection::OnClose(reactor::Connection& connection, const absl::Status& reason) {
+  if (!reason.ok() && !absl::IsCancelled(reason)) {
+    RB_LOG(INFO) << "connection " << connection.id() << " closed: " << reason.message();
+  }
   state_->connection = nullptr;
   state_->ready.clear();
   if (idle_timer_) {

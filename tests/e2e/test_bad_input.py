@@ -13,8 +13,10 @@ from kafka import KafkaProducer
 from broker_process import BrokerProcess
 
 
-def frame(api_key, api_version, correlation_id, body=b"", client_id=b"bad-input"):
+def frame(api_key, api_version, correlation_id, body=b"", client_id=b"bad-input", flexible_header=False):
     header = struct.pack(">hhih", api_key, api_version, correlation_id, len(client_id)) + client_id
+    if flexible_header:
+        header += b"\x00"  # no tagged fields
     payload = header + body
     return struct.pack(">i", len(payload)) + payload
 
@@ -100,7 +102,9 @@ class BadInputTest(unittest.TestCase):
 
     def test_unsupported_api_versions_version_gets_v0_error_response(self):
         with self.connect() as s:
-            s.sendall(frame(18, 999, 42))
+            # A client newer than the broker sends its newest (flexible) ApiVersions: header v2 and
+            # a compact body the broker cannot know.
+            s.sendall(frame(18, 999, 42, body=b"\x04rdk\x041.0\x00", flexible_header=True))
             resp = read_response(s)
             self.assertIsNotNone(resp)
             correlation_id, error_code = struct.unpack(">ih", resp[:6])
@@ -108,7 +112,11 @@ class BadInputTest(unittest.TestCase):
             self.assertEqual(error_code, 35)  # UNSUPPORTED_VERSION
             # The v0 body still lists the supported versions so the client can retry.
             (count,) = struct.unpack(">i", resp[6:10])
-            self.assertGreater(count, 10)
+            entries = {struct.unpack(">h", resp[10 + 6 * i:12 + 6 * i])[0]:
+                       struct.unpack(">hh", resp[12 + 6 * i:16 + 6 * i]) for i in range(count)}
+            self.assertEqual(entries[18], (0, 3))  # ApiVersions itself, v0 to v3
+            self.assertIn(0, entries)  # Produce
+            self.assertIn(1, entries)  # Fetch
 
     def test_unsupported_version_of_other_api_closes(self):
         with self.connect() as s:

@@ -57,9 +57,9 @@ class KafkaPythonTest(unittest.TestCase):
         topic = topic_name("features")
         producer = self.producer()
         ts = int(time.time() * 1000) - 5000
-        meta = producer.send(topic, key=b"k1", value=b"v1", headers=[("h1", b"x"), ("h2", None)],
+        meta = producer.send(topic, key=b"k1", value=b"v1", headers=[("h1", b"x"), ("h2", b"")],
                              timestamp_ms=ts).get(timeout=10)
-        producer.send(topic, key=None, value=None).get(timeout=10)  # tombstone-style null value
+        producer.send(topic, key=b"k2", value=None).get(timeout=10)  # a tombstone: null value
         producer.close()
         self.assertEqual(meta.offset, 0)
         consumer = self.consumer(topic)
@@ -67,9 +67,9 @@ class KafkaPythonTest(unittest.TestCase):
         consumer.close()
         self.assertEqual(first.key, b"k1")
         self.assertEqual(first.value, b"v1")
-        self.assertEqual(first.headers, [("h1", b"x"), ("h2", None)])
+        self.assertEqual(first.headers, [("h1", b"x"), ("h2", b"")])
         self.assertEqual(first.timestamp, ts)
-        self.assertIsNone(second.key)
+        self.assertEqual(second.key, b"k2")
         self.assertIsNone(second.value)
 
     def test_every_compression_codec(self):
