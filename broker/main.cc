@@ -1,7 +1,11 @@
 // ringbroker: wires configuration, the metadata store, the reactor and the Kafka handlers together.
 //
 //   ringbroker [--config server.properties] [--override key=value ...] [--smp N]
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <sched.h>
@@ -34,6 +38,31 @@ reactor::Reactor* g_reactor = nullptr;
 
 void OnSignal(int) {
   if (g_reactor != nullptr) g_reactor->RequestStop();
+}
+
+// Waits until nothing holds host:port. A broker killed a moment ago can leave its listening
+// sockets alive for a while (its io_uring is torn down after the process exits, and pending
+// multishot accepts keep the sockets open); since our per-shard sockets use SO_REUSEPORT, binding
+// now would join that dying group and the kernel would hand some new connections to it, which
+// then reset. A plain bind without SO_REUSEPORT fails while any such socket remains.
+bool WaitForFreePort(const std::string& host, int port, int timeout_ms) {
+  if (port == 0) return true;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (host.empty() || inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  for (int waited = 0;; waited += 20) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // TIME_WAIT leftovers are fine
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    const int err = errno;
+    close(fd);
+    if (free) return true;
+    if (err != EADDRINUSE || waited >= timeout_ms) return false;
+    usleep(20 * 1000);
+  }
 }
 
 int Usage(const char* why) {
@@ -158,6 +187,12 @@ int main(int argc, char** argv) {
   });
 
   const config::Endpoint& listener = config.listener();
+  if (!WaitForFreePort(listener.host, listener.port, 10000)) {
+    std::fprintf(stderr, "ringbroker: %s:%d is in use\n", listener.host.c_str(), listener.port);
+    reactor->RequestStop();
+    reactor->Join();
+    return 1;
+  }
   absl::StatusOr<uint16_t> port = reactor->Listen(
       listener.host.empty() ? "0.0.0.0" : listener.host, static_cast<uint16_t>(listener.port),
       [&context](reactor::Connection& connection) -> std::unique_ptr<reactor::ConnectionHandler> {

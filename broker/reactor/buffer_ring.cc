@@ -19,7 +19,7 @@ absl::StatusOr<BufferRing*> BufferRing::Create(io_uring* ring, uint16_t group_id
   if (slot_bytes == 0) return absl::InvalidArgumentError("buffer ring slot size must be positive");
   // The constructor only records sizes; every step below can fail, and the destructor undoes
   // exactly the steps that succeeded.
-  auto* self = new BufferRing(ring, group_id, slot_count, slot_bytes);
+  auto* self = new BufferRing(group_id, slot_count, slot_bytes);
   self->kernel_ring_bytes_ = sizeof(io_uring_buf) * slot_count;
   void* mem = mmap(nullptr, self->kernel_ring_bytes_, PROT_READ | PROT_WRITE,
                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -66,9 +66,8 @@ absl::StatusOr<BufferRing*> BufferRing::Create(io_uring* ring, uint16_t group_id
   return self;
 }
 
-BufferRing::BufferRing(io_uring* ring, uint16_t group_id, uint32_t slot_count, uint32_t slot_bytes)
-    : ring_(ring),
-      group_id_(group_id),
+BufferRing::BufferRing(uint16_t group_id, uint32_t slot_count, uint32_t slot_bytes)
+    : group_id_(group_id),
       slot_count_(slot_count),
       slot_bytes_(slot_bytes),
       owner_thread_(std::this_thread::get_id()) {}

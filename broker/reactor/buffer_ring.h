@@ -63,13 +63,12 @@ class BufferRing {
     using BufferOwner::ResetRefs;
   };
 
-  BufferRing(io_uring* ring, uint16_t group_id, uint32_t slot_count, uint32_t slot_bytes);
+  BufferRing(uint16_t group_id, uint32_t slot_count, uint32_t slot_bytes);
   ~BufferRing();
   void Recycle(Slot* slot);
   void ReleaseFromAnyThread(Slot* slot);
   void Unref();
 
-  io_uring* const ring_;
   const uint16_t group_id_;
   const uint32_t slot_count_;
   const uint32_t slot_bytes_;

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -49,12 +50,22 @@ class BrokerProcess:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{self.read_log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            if self._answers_api_versions():
+                return self
+            time.sleep(0.05)
         raise RuntimeError(f"broker did not listen within {timeout}s:\n{self.read_log()}")
+
+    def _answers_api_versions(self):
+        """True when a broker answers on the port. Accepting is not enough: right after a kill -9 the
+        dead broker's listening socket can linger (its io_uring is torn down after exit) and accept
+        connections it will never serve."""
+        request = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(struct.pack(">i", len(request)) + request)
+                return len(s.recv(8)) > 0
+        except OSError:
+            return False
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None:
