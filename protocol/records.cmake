@@ -35,3 +35,26 @@ ringbroker_test(records_interop_test records/interop_test.cc)
 target_link_libraries(records_interop_test PRIVATE rb_protocol_records)
 target_compile_definitions(records_interop_test PRIVATE
   RINGBROKER_RECORDS_TESTDATA_DIR="${CMAKE_CURRENT_LIST_DIR}/records/testdata")
+
+# Fuzzing (clang only): fuzz_records over every reader here, seeded with testdata/, plus a CTest
+# run of ~30 s labelled "fuzz". Longer runs: build/protocol/fuzz_records -max_total_time=3600 <dir>.
+if(RINGBROKER_FUZZ)
+  set(RB_RECORDS_FUZZ_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_compile_options(rb_protocol_records PRIVATE ${RB_RECORDS_FUZZ_FLAGS})
+  target_link_options(rb_protocol_records INTERFACE -fsanitize=address,undefined)
+
+  add_executable(fuzz_records records/records_fuzz.cc)
+  target_compile_options(fuzz_records PRIVATE ${RINGBROKER_WARNINGS}
+    -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer)
+  target_link_options(fuzz_records PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_records PRIVATE rb_protocol_records)
+
+  # libFuzzer writes new inputs into the first corpus folder: give it a scratch one, and read
+  # the checked-in vectors from the second.
+  set(RB_RECORDS_FUZZ_CORPUS ${CMAKE_CURRENT_BINARY_DIR}/fuzz_records_corpus)
+  file(MAKE_DIRECTORY ${RB_RECORDS_FUZZ_CORPUS})
+  add_test(NAME records_fuzz
+    COMMAND $<TARGET_FILE:fuzz_records> -max_total_time=30 -rss_limit_mb=2048 -timeout=10
+            -print_final_stats=1 ${RB_RECORDS_FUZZ_CORPUS} ${CMAKE_CURRENT_LIST_DIR}/records/testdata)
+  set_tests_properties(records_fuzz PROPERTIES LABELS fuzz TIMEOUT 300)
+endif()
