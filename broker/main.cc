@@ -28,7 +28,7 @@
 #include "broker/server/logging.h"
 #include "broker/server/partition_manager.h"
 #include "coordination/embedded_store.h"
-#include "storage/io/posix_file.h"
+#include "broker/reactor/uring_file.h"
 
 namespace {
 
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   context.shard_count = smp;
   for (uint32_t i = 0; i < smp; ++i) {
     context.shards.push_back(
-        std::make_unique<server::ShardServices>(context, i, std::make_unique<storage::PosixFileSystem>()));
+        std::make_unique<server::ShardServices>(context, i, std::make_unique<reactor::UringFileSystem>()));
   }
 
   const int64_t maintenance_ms = std::min<int64_t>(config.GetLong("log.retention.check.interval.ms"), 1000);
