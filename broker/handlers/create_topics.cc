@@ -5,6 +5,8 @@
 // The metadata store call is a control-path call that may block briefly (the embedded store writes
 // its file); admin requests are rare, so it runs inline on the connection's shard.
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -65,7 +67,8 @@ std::optional<Rejection> Check(const server::BrokerContext& broker, const coordi
     const int64_t partitions =
         topic.num_partitions == -1 ? broker.config->GetLong("num.partitions") : topic.num_partitions;
     if (partitions < 1) {
-      return Rejection{ErrorCode::kInvalidPartitions, "Number of partitions must be larger than 0, or -1 to use the default value."};
+      return Rejection{ErrorCode::kInvalidPartitions,
+                       "Number of partitions must be larger than 0, or -1 to use the default value."};
     }
     const int64_t replication = topic.replication_factor == -1 ? broker.config->GetLong("default.replication.factor")
                                                                : topic.replication_factor;

@@ -2,6 +2,7 @@
 // shard close and delete the logs it holds for them, and answers only after all shards have done
 // so: when the client hears back, the data is gone and the name can be created afresh.
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -70,6 +71,12 @@ void HandleDeleteTopics(RequestPtr ctx, Responder responder) {
       out.error_code = ToWire(code);
       out.error_message = c.Keep(std::move(message));
     };
+    if (!enabled) {
+      // Kafka answers versions before 3, which lack this error code, with INVALID_REQUEST.
+      fail(c.version() >= 3 ? ErrorCode::kTopicDeletionDisabled : ErrorCode::kInvalidRequest,
+           "Topic deletion is disabled.");
+      continue;
+    }
     if (w.name.has_value() && !w.id.IsZero()) {
       fail(ErrorCode::kInvalidRequest, "Deleting topics using both names and IDs is not supported.");
       continue;
@@ -92,10 +99,6 @@ void HandleDeleteTopics(RequestPtr ctx, Responder responder) {
     }
     if (!seen.insert(topic->name()).second) {
       fail(ErrorCode::kInvalidRequest, "Duplicate topic name.");
-      continue;
-    }
-    if (!enabled) {
-      fail(ErrorCode::kTopicDeletionDisabled, "Topic deletion is disabled.");
       continue;
     }
     if (absl::Status s = broker.metadata->DeleteTopic(topic->name()); !s.ok()) {

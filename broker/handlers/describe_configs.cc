@@ -45,8 +45,9 @@ void FillConfigs(RequestContext& ctx, const Resource& resource, const std::vecto
     entry.read_only = read_only;
     entry.config_source = static_cast<int8_t>(c.source);
     // v0 has no source: "default" there means not set on the resource itself.
-    entry.is_default = c.source == server::ConfigSource::kDefaultConfig ||
-                       (resource.resource_type == kResourceTopic && c.source != server::ConfigSource::kDynamicTopicConfig);
+    entry.is_default = resource.resource_type == kResourceTopic
+                           ? c.source != server::ConfigSource::kDynamicTopicConfig
+                           : c.source == server::ConfigSource::kDefaultConfig;
     entry.is_sensitive = c.def->sensitive;
     entry.config_type = static_cast<int8_t>(c.def->type);
     entry.documentation = std::nullopt;  // Ringbroker carries no documentation strings

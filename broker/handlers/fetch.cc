@@ -2,6 +2,9 @@
 // or max_wait_ms passes (woken by appends, not by polling), bounds the response by max_bytes and
 // per-partition max bytes (the first batch always whole, as Kafka), and keeps incremental fetch
 // sessions (KIP-227) on the connection's shard.
+#include <sys/mman.h>
+
+#include <map>
 #include <memory>
 
 #include "absl/time/clock.h"
@@ -22,8 +25,31 @@ struct PartitionRead {
   ErrorCode error = ErrorCode::kNone;
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
-  reactor::Buffer records;  // whole batches, possibly empty
+  storage::ReadSlice slice;  // whole batches in a segment file, possibly empty
 };
+
+// Address tokens standing for record bytes that are spliced from files rather than copied: see
+// wire::Writer::DeferBytesWithin. The range is reserved (never readable) so no real buffer can
+// fall inside it.
+struct TokenRange {
+  const uint8_t* base = nullptr;
+  size_t size = 0;
+};
+
+const TokenRange& RecordTokens() {
+  static const TokenRange range = [] {
+    TokenRange r;
+    r.size = size_t{1} << 31;
+    void* p = mmap(nullptr, r.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      r.size = 0;
+    } else {
+      r.base = static_cast<const uint8_t*>(p);
+    }
+    return r;
+  }();
+  return range;
+}
 
 struct PartitionTarget {
   std::string topic;
@@ -53,6 +79,9 @@ struct FetchState : std::enable_shared_from_this<FetchState> {
   void OnReadsDone();
   void Park();
   void Finish();
+  void SendSpliced(RequestContext& c, const FetchResponse& response, const TokenRange& tokens);
+  // Token offset -> the slice it stands for, while the response is being encoded.
+  std::map<size_t, const storage::ReadSlice*> spliced;
 };
 
 void ReadOne(server::BrokerContext* broker, uint32_t owner, PartitionTarget* target, int32_t bytes_max,
@@ -79,20 +108,8 @@ void ReadOne(server::BrokerContext* broker, uint32_t owner, PartitionTarget* tar
              }
              out.high_watermark = result->high_watermark;
              out.log_start_offset = result->log_start_offset;
-             if (result->slice.size == 0) return;
-             // The slice's file stays open while `file` is held; read it into one buffer.
-             std::shared_ptr<storage::File> file = result->slice.file;
-             out.records = reactor::Buffer::Allocate(result->slice.size);
-             absl::Span<uint8_t> dest(reinterpret_cast<uint8_t*>(out.records.mutable_data()), out.records.size());
-             file->Read(result->slice.position, dest,
-                        [&out, file, completer = std::move(completer)](absl::StatusOr<size_t> n) mutable {
-                          if (!n.ok()) {
-                            out.error = server::StorageErrorCode(n.status());
-                            out.records.Release();
-                          } else if (*n < out.records.size()) {
-                            out.records.RemoveSuffix(out.records.size() - *n);
-                          }
-                        });
+             // The slice holds its file open; the connection splices it to the socket.
+             out.slice = std::move(result->slice);
            });
 }
 
@@ -136,7 +153,7 @@ void FetchState::OnReadsDone() {
   size_t bytes = 0;
   bool error = false;
   for (const PartitionTarget& t : targets) {
-    bytes += t.read.records.size();
+    bytes += t.read.slice.size;
     error |= t.read.error != ErrorCode::kNone;
   }
   const int32_t min_bytes = request.min_bytes;
@@ -199,18 +216,20 @@ void FetchState::Finish() {
   FetchResponse response;
   response.session_id = session_id;
   const int32_t max_bytes = c.version() >= 3 ? request.max_bytes : INT32_MAX;
+  const TokenRange& tokens = RecordTokens();
   size_t total = 0;
   for (PartitionTarget& t : targets) {
     PartitionRead& read = t.read;
     // Over the response's byte budget, later partitions' data is left for the next fetch; the
     // first non-empty partition always goes out whole.
-    if (!read.records.empty() && total > 0 && total + read.records.size() > static_cast<size_t>(max_bytes)) {
-      read.records.Release();
+    if (read.slice.size > 0 && total > 0 &&
+        (total + read.slice.size > static_cast<size_t>(max_bytes) || total + read.slice.size > tokens.size)) {
+      read.slice = storage::ReadSlice{};
     }
-    total += read.records.size();
+    total += read.slice.size;
     if (incremental && session != nullptr) {
       auto& cached = session->partitions[{t.topic, t.partition}];
-      const bool news = !read.records.empty() || read.error != ErrorCode::kNone ||
+      const bool news = read.slice.size > 0 || read.error != ErrorCode::kNone ||
                         read.high_watermark != cached.high_watermark ||
                         read.log_start_offset != cached.log_start_offset;
       cached.high_watermark = read.high_watermark;
@@ -233,13 +252,49 @@ void FetchState::Finish() {
     out.last_stable_offset = read.high_watermark;
     out.log_start_offset = read.log_start_offset;
     out.aborted_transactions.reset();
-    if (read.error == ErrorCode::kNone) {
-      out.records = protocol::wire::Bytes(reinterpret_cast<const uint8_t*>(read.records.data()), read.records.size());
+    if (read.error == ErrorCode::kNone && read.slice.size > 0 && tokens.size > 0) {
+      // A token standing for the slice: its offset in the token range is the slice's place in
+      // `spliced`, found again after encoding.
+      const size_t token_offset = total - read.slice.size;
+      out.records = protocol::wire::Bytes(tokens.base + token_offset, read.slice.size);
+      spliced.emplace(token_offset, &read.slice);
     } else {
       out.records = protocol::wire::Bytes();
     }
   }
-  Respond(c, responder, response);
+  SendSpliced(c, response, tokens);
+}
+
+// Encodes the response around its record data and sends it as pieces: encoded bytes, then each
+// partition's records spliced from its segment file, then the bytes after it, and so on.
+void FetchState::SendSpliced(RequestContext& c, const FetchResponse& response, const TokenRange& tokens) {
+  const int16_t api_key = c.header.request_api_key;
+  const int16_t version = c.version();
+  const size_t header_size = protocol::ResponseHeaderSize(api_key, version);
+  const size_t body_size = response.EncodedSize(version);
+  protocol::wire::Writer w;
+  w.DeferBytesWithin(tokens.base, tokens.size);
+  w.Reserve(4 + header_size + body_size);
+  w.Int32(static_cast<int32_t>(header_size + body_size));
+  protocol::EncodeResponseHeader(w, c.header.correlation_id, api_key, version);
+  response.Encode(w, version);
+  std::vector<ResponsePart> parts;
+  size_t from = 0;
+  auto copy_out = [&](size_t to) {
+    if (to <= from) return;
+    reactor::Buffer piece = reactor::Buffer::Allocate(to - from);
+    std::memcpy(piece.mutable_data(), w.data().data() + from, to - from);
+    parts.emplace_back(std::move(piece));
+    from = to;
+  };
+  for (const protocol::wire::Writer::Deferred& d : w.deferred()) {
+    copy_out(d.position);
+    const storage::ReadSlice& slice = *spliced.at(static_cast<size_t>(d.bytes.data() - tokens.base));
+    parts.emplace_back(reactor::FileRange{
+        .fd = slice.fd(), .offset = slice.position, .length = slice.size, .keep_alive = slice.file});
+  }
+  copy_out(w.size());
+  responder.Send(std::move(parts));
 }
 
 ErrorCode SetUpSession(FetchState& state) {

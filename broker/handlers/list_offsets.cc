@@ -164,7 +164,9 @@ class BatchWalk : public std::enable_shared_from_this<BatchWalk> {
   bool finished_ = false;
 };
 
-int32_t EpochOf(const protocol::BatchHeader& h) { return h.partition_leader_epoch >= 0 ? h.partition_leader_epoch : -1; }
+int32_t EpochOf(const protocol::BatchHeader& h) {
+  return h.partition_leader_epoch >= 0 ? h.partition_leader_epoch : -1;
+}
 
 // Visits the records of `batch` at or above `min_offset` in order until `match` accepts one; the
 // answer names that record. nullopt when none did.

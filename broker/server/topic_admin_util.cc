@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -70,7 +71,8 @@ std::vector<DescribedConfig> DescribeTopicConfigs(const config::BrokerConfig& br
                                          ConfigSource::kDynamicTopicConfig});
     }
     if (!def.broker_synonym.empty()) {
-      std::vector<ConfigSynonym> from_broker = BrokerSynonyms(broker, BrokerSynonymKeys(def.broker_synonym), def.sensitive);
+      std::vector<ConfigSynonym> from_broker =
+          BrokerSynonyms(broker, BrokerSynonymKeys(def.broker_synonym), def.sensitive);
       std::move(from_broker.begin(), from_broker.end(), std::back_inserter(c.synonyms));
     }
     c.source = c.synonyms.empty() ? ConfigSource::kDefaultConfig : c.synonyms.front().source;
@@ -154,7 +156,9 @@ std::map<std::string, std::string> ExplicitConfigs(const coordination::pb::Topic
 
 protocol::wire::Uuid TopicUuid(const coordination::pb::Topic& topic) {
   protocol::wire::Uuid id;
-  if (topic.topic_id().size() == id.bytes.size()) std::memcpy(id.bytes.data(), topic.topic_id().data(), id.bytes.size());
+  if (topic.topic_id().size() == id.bytes.size()) {
+    std::memcpy(id.bytes.data(), topic.topic_id().data(), id.bytes.size());
+  }
   return id;
 }
 

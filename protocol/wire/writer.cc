@@ -45,6 +45,11 @@ void Writer::NullableString(const std::optional<std::string_view>& s, bool flexi
 
 void Writer::WriteBytes(Bytes b, bool flexible) {
   Length(static_cast<int64_t>(b.size()), flexible, /*int32_classic=*/true);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(b.data());
+  if (!b.empty() && at >= defer_begin_ && at < defer_end_) {
+    deferred_.push_back(Deferred{buf_.size(), b});
+    return;
+  }
   Raw(b);
 }
 

@@ -70,6 +70,21 @@ class Writer {
   void NullableString(const std::optional<std::string_view>& s, bool flexible, bool nullable);
   void WriteBytes(Bytes b, bool flexible);
   void NullableBytes(const std::optional<Bytes>& b, bool flexible, bool nullable);
+
+  // Zero-copy sends. A `bytes` or `records` value whose data pointer lies inside
+  // [base, base + size) is not copied: its length prefix is written, and the writer notes where
+  // its bytes belong, so that the caller can send them from their real source (a file range
+  // spliced to the socket) between the pieces of data(). The range is only compared with, never
+  // read: callers pass address tokens that stand for data kept elsewhere.
+  struct Deferred {
+    size_t position;  // in data(), where the bytes would have started
+    Bytes bytes;      // the token span the message held
+  };
+  void DeferBytesWithin(const void* base, size_t size) {
+    defer_begin_ = reinterpret_cast<uintptr_t>(base);
+    defer_end_ = defer_begin_ + size;
+  }
+  const std::vector<Deferred>& deferred() const { return deferred_; }
   void ArrayLength(size_t count, bool flexible);
   // Null array (or, when the version does not allow null, an empty one).
   void NullArray(bool flexible, bool nullable);
@@ -82,6 +97,9 @@ class Writer {
   void Length(int64_t length, bool flexible, bool int32_classic);
 
   std::vector<uint8_t> buf_;
+  uintptr_t defer_begin_ = 0;
+  uintptr_t defer_end_ = 0;
+  std::vector<Deferred> deferred_;
 };
 
 // Encoded sizes, mirroring the Writer, for EncodedSize().
