@@ -28,13 +28,14 @@ class BrokerProcess:
         self.overrides = dict(overrides or {})
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "broker.log")
+        self.binary_args = []
 
     @property
     def bootstrap(self):
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        args = [self.binary, "--smp", str(self.smp),
+        args = [self.binary, *self.binary_args, "--smp", str(self.smp),
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "--override", f"log.dirs={os.path.join(self.data_dir, 'log')}",
                 "--override", "broker.id=0"]
