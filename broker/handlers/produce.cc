@@ -4,6 +4,8 @@
 // group-committed fdatasync; acks=0 gets no response.
 #include <memory>
 
+#include "absl/time/clock.h"
+
 #include "broker/handlers/registry.h"
 #include "broker/server/error_mapping.h"
 #include "broker/server/topic_partition.h"
@@ -81,6 +83,51 @@ absl::StatusOr<absl::Span<uint8_t>> ValidateRecords(ProduceState& state, absl::S
   return records;
 }
 
+// What the owner shard did with one partition's batches.
+struct AppendOutcome {
+  absl::StatusOr<storage::AppendResult> appended = absl::UnknownError("not run");
+  ErrorCode rejected = ErrorCode::kNone;  // refused before appending
+  int64_t log_append_time_ms = -1;
+};
+
+// Compacted topics keep the latest value per key, so a record without a key is refused
+// (INVALID_RECORD), as Kafka does. Batches were validated already; compressed ones are inflated.
+bool HasNullKey(absl::Span<const uint8_t> records) {
+  for (size_t pos = 0; pos < records.size();) {
+    absl::StatusOr<protocol::RecordBatchView> batch = protocol::RecordBatchView::Parse(records.subspan(pos));
+    if (!batch.ok()) return true;
+    pos += batch->header().total_size();
+    absl::StatusOr<protocol::DecodedRecords> decoded = batch->Decode(size_t{64} << 20);
+    if (!decoded.ok()) return true;
+    protocol::RecordReader reader = decoded->reader();
+    while (!reader.Done()) {
+      absl::StatusOr<protocol::RecordView> record = reader.Next();
+      if (!record.ok() || !record->key.has_value()) return true;
+    }
+  }
+  return false;
+}
+
+// message.timestamp.type=LogAppendTime: the broker's clock becomes each batch's timestamp. The
+// timestamp is covered by the CRC, so the CRC is computed again.
+void StampLogAppendTime(absl::Span<uint8_t> records, int64_t now_ms) {
+  namespace layout = protocol::batch_layout;
+  for (size_t pos = 0; pos < records.size();) {
+    uint8_t* batch = records.data() + pos;
+    absl::StatusOr<protocol::BatchHeader> header = protocol::ParseBatchHeader(records.subspan(pos));
+    if (!header.ok()) return;
+    const uint16_t attributes =
+        static_cast<uint16_t>(header->attributes | protocol::batch_attributes::kTimestampLogAppendTime);
+    batch[layout::kAttributes] = static_cast<uint8_t>(attributes >> 8);
+    batch[layout::kAttributes + 1] = static_cast<uint8_t>(attributes);
+    protocol::StoreBigEndian64(batch + layout::kMaxTimestamp, static_cast<uint64_t>(now_ms));
+    header->attributes = static_cast<int16_t>(attributes);
+    const uint32_t crc = protocol::ComputeBatchCrc(*header, records.subspan(pos, header->total_size()));
+    protocol::StoreBigEndian32(batch + layout::kCrc, crc);
+    pos += header->total_size();
+  }
+}
+
 }  // namespace
 
 void HandleProduce(RequestPtr ctx, Responder responder) {
@@ -146,36 +193,47 @@ void HandleProduce(RequestPtr ctx, Responder responder) {
   for (Work& w : work) {
     const uint32_t owner = server::OwnerShard(w.topic, w.partition, shard_count);
     server::BrokerContext* broker = &c.broker;
-    auto result = std::make_shared<absl::StatusOr<storage::AppendResult>>(absl::UnknownError("not run"));
+    auto outcome = std::make_shared<AppendOutcome>();
     storage::AppendOptions options;
     options.durable = state->acks == -1;
     absl::Status submitted = c.shard.SubmitAsync(
         owner,
         [broker, owner, topic = w.topic, partition = w.partition, records = w.records, options,
-         result](reactor::Completer completer) mutable {
+         outcome](reactor::Completer completer) mutable {
           absl::StatusOr<server::Partition*> p = broker->shards[owner]->partitions.Get(topic, partition);
           if (!p.ok()) {
-            *result = p.status();
+            outcome->appended = p.status();
             return;  // the Completer completes on destruction
           }
           server::Partition* partition_ptr = *p;
+          if (partition_ptr->compacted && HasNullKey(records)) {
+            outcome->rejected = ErrorCode::kInvalidRecord;
+            return;
+          }
+          if (partition_ptr->log_append_time) {
+            outcome->log_append_time_ms = absl::ToUnixMillis(absl::Now());
+            StampLogAppendTime(records, outcome->log_append_time_ms);
+          }
           partition_ptr->log->Append(records, options,
-                                     [result, partition_ptr, completer = std::move(completer)](
+                                     [outcome, partition_ptr, completer = std::move(completer)](
                                          absl::StatusOr<storage::AppendResult> appended) mutable {
                                        // A single replica: what is written is committed.
                                        partition_ptr->log->set_high_watermark(
                                            partition_ptr->log->readable_end_offset());
                                        server::PartitionManager::WakeWaiters(*partition_ptr);
-                                       *result = std::move(appended);
+                                       outcome->appended = std::move(appended);
                                        completer.Complete();
                                      });
         },
-        [state, out = w.out, result] {
-          if (result->ok()) {
-            out->base_offset = (*result)->base_offset;
-            out->log_start_offset = (*result)->log_start_offset;
+        [state, out = w.out, outcome] {
+          if (outcome->rejected != ErrorCode::kNone) {
+            out->error_code = ToWire(outcome->rejected);
+          } else if (outcome->appended.ok()) {
+            out->base_offset = outcome->appended->base_offset;
+            out->log_start_offset = outcome->appended->log_start_offset;
+            out->log_append_time_ms = outcome->log_append_time_ms;
           } else {
-            out->error_code = ToWire(server::StorageErrorCode(result->status()));
+            out->error_code = ToWire(server::StorageErrorCode(outcome->appended.status()));
           }
           state->PartitionDone();
         });

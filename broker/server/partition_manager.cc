@@ -33,7 +33,8 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
     Reconcile(snapshot);
   }
   std::map<std::string, std::string> explicit_configs(meta->configs().begin(), meta->configs().end());
-  storage::LogConfig log_config = ToLogConfig(EffectiveTopicConfigs(*context_.config, explicit_configs));
+  const std::map<std::string, std::string> effective = EffectiveTopicConfigs(*context_.config, explicit_configs);
+  storage::LogConfig log_config = ToLogConfig(effective);
   storage::LogOptions options;
   options.clock_ms = [] { return absl::ToUnixMillis(absl::Now()); };
   const std::string dir = LogDir(tp);
@@ -61,6 +62,8 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
   p->id = tp;
   p->topic_id = meta->topic_id();
   p->log = *std::move(log);
+  p->log_append_time = effective.at("message.timestamp.type") == "LogAppendTime";
+  p->compacted = log_config.cleanup_compact;
   // A single replica's high watermark is its log end: everything written is committed.
   p->log->set_high_watermark(p->log->readable_end_offset());
   Partition* raw = p.get();

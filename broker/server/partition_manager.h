@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/server/broker_context.h"
 #include "broker/server/fetch_session.h"
 #include "broker/server/topic_partition.h"
@@ -37,6 +38,9 @@ struct Partition {
   TopicPartition id;
   std::string topic_id;  // distinguishes a re-created topic of the same name
   std::unique_ptr<storage::Log> log;
+  // Topic settings the produce path applies on this shard (message.timestamp.type, cleanup.policy).
+  bool log_append_time = false;
+  bool compacted = false;
   // Woken (once each) after the next append completes; fetch long-polls park here.
   std::vector<AppendWaiter> append_waiters;
 
@@ -83,9 +87,11 @@ class PartitionManager {
 class ShardServices {
  public:
   ShardServices(BrokerContext& context, uint32_t shard_id, std::unique_ptr<storage::FileSystem> fs)
-      : partitions(context, shard_id, std::move(fs)), fetch_sessions(shard_id) {}
+      : partitions(context, shard_id, std::move(fs)), fetch_sessions(shard_id), groups(context, shard_id) {}
   PartitionManager partitions;
   FetchSessionCache fetch_sessions;
+  // The consumer groups whose __consumer_offsets partition this shard owns.
+  group::GroupCoordinator groups;
 };
 
 }  // namespace ringbroker::server

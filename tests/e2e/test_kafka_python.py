@@ -105,6 +105,28 @@ class KafkaPythonTest(unittest.TestCase):
         consumer.close()
         self.assertEqual(got, expected)
 
+    def test_topic_configs_applied_on_produce(self):
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        compacted, append_time = topic_name("compacted"), topic_name("appendtime")
+        admin.create_topics([
+            NewTopic(compacted, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
+            NewTopic(append_time, num_partitions=1, replication_factor=1,
+                     topic_configs={"message.timestamp.type": "LogAppendTime"}),
+        ])
+        admin.close()
+        producer = self.producer(retries=0)
+        producer.send(compacted, key=b"k", value=b"v").get(timeout=10)
+        with self.assertRaises(Exception):
+            producer.send(compacted, key=None, value=b"no key").get(timeout=10)
+        before = int(time.time() * 1000)
+        producer.send(append_time, value=b"x", timestamp_ms=1000).get(timeout=10)
+        producer.close()
+        consumer = self.consumer(append_time)
+        (msg,) = self.consume_n(consumer, 1)
+        consumer.close()
+        self.assertEqual(msg.timestamp_type, 1)  # LogAppendTime
+        self.assertGreaterEqual(msg.timestamp, before - 1000)
+
     def test_seek_and_offset_lookups(self):
         topic = topic_name("offsets")
         producer = self.producer()
