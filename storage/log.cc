@@ -283,7 +283,7 @@ absl::Status Log::RemoveSegment(int64_t base_offset) {
 
 bool Log::idle() const {
   return inflight_.empty() && awaiting_sync_.empty() && !sync_in_flight_ && !seal_in_flight_ &&
-         to_seal_.empty() && truncations_in_flight_ == 0;
+         to_seal_.empty() && truncations_in_flight_ == 0 && reads_in_flight_ == 0;
 }
 
 uint64_t Log::size_bytes() const {
@@ -363,7 +363,7 @@ void Log::Append(absl::Span<uint8_t> batches, const AppendOptions& options, Appe
     bool roll = false;
     if (!current.empty()) {
       roll = current.size() + batches.size() > uint64_t(config_.segment_bytes) ||
-             now - current.rolling_timestamp_ms() > config_.segment_ms ||
+             current.TimeWaitedForRoll(now, headers.back().max_timestamp) > config_.segment_ms ||
              current.IndexFull() ||
              headers.back().last_offset() - current.base_offset() > INT32_MAX;
     }
@@ -593,13 +593,16 @@ class ReadOp {
  public:
   ReadOp(Log* log, int64_t offset, size_t bytes_max, int64_t max_offset, ReadCallback done)
       : log_(log), offset_(offset), bytes_max_(bytes_max), max_offset_(max_offset),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    log_->BeginRead();
+  }
 
   void Start() { TrySegment(log_->SegmentFor(offset_)); }
 
  private:
   void Finish(absl::StatusOr<ReadResult> result) {
     auto done = std::move(done_);
+    log_->EndRead();
     delete this;
     done(std::move(result));
   }
@@ -690,13 +693,16 @@ class ReadOp {
 class TimestampOp {
  public:
   TimestampOp(Log* log, int64_t timestamp, TimestampCallback done)
-      : log_(log), timestamp_(timestamp), done_(std::move(done)) {}
+      : log_(log), timestamp_(timestamp), done_(std::move(done)) {
+    log_->BeginRead();
+  }
 
   void Start() { TrySegment(log_->SegmentFor(log_->log_start_offset())); }
 
  private:
   void Finish(absl::StatusOr<std::optional<TimestampLookup>> result) {
     auto done = std::move(done_);
+    log_->EndRead();
     delete this;
     done(std::move(result));
   }
@@ -913,7 +919,8 @@ absl::Status Log::ApplyRetention(int64_t now_ms) {
 absl::Status Log::Maintain(int64_t now_ms) {
   if (closed_) return absl::FailedPreconditionError("log is closed");
   if (!failed_.ok()) return failed_;
-  if (!active()->empty() && now_ms - active()->rolling_timestamp_ms() > config_.segment_ms &&
+  // The timer's view of segment.ms: wall time since the segment was created (or reopened).
+  if (!active()->empty() && now_ms - active()->created_ms() > config_.segment_ms &&
       truncations_in_flight_ == 0) {
     if (absl::Status s = Roll(); !s.ok()) return s;
   }

@@ -163,7 +163,10 @@ class Log {
   const std::string& dir() const { return dir_; }
   const LogConfig& config() const { return config_; }
 
-  // Used by the read and compaction machinery.
+  // Used by the read and compaction machinery. Reads in flight count against idle(), so that the
+  // owner never closes or destroys a log while a read still walks its segments.
+  void BeginRead() { ++reads_in_flight_; }
+  void EndRead() { --reads_in_flight_; }
   std::shared_ptr<Segment> SegmentFor(int64_t offset) const;
   std::shared_ptr<Segment> SegmentAfter(int64_t base_offset) const;
 
@@ -233,6 +236,7 @@ class Log {
   std::deque<std::shared_ptr<Segment>> to_seal_;  // rolled, indexes not yet on disk
   bool seal_in_flight_ = false;
   int truncations_in_flight_ = 0;
+  int reads_in_flight_ = 0;
 };
 
 }  // namespace ringbroker::storage

@@ -11,7 +11,8 @@ inline constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 struct LogConfig {
   // segment.bytes: the active segment rolls before an append would take it past this size.
   int64_t segment_bytes = int64_t{1} << 30;
-  // segment.ms: the active segment rolls once its first batch is older than this.
+  // segment.ms: the active segment rolls when an append carries a timestamp this much newer than
+  // its first batch's, or (Maintain) when it has existed this long.
   int64_t segment_ms = int64_t{7} * 24 * 3600 * 1000;
   // segment.index.bytes: bytes each index may hold; a full index rolls the segment.
   int64_t segment_index_bytes = int64_t{10} << 20;

@@ -116,8 +116,11 @@ absl::StatusOr<std::shared_ptr<Segment>> Segment::Open(FileSystem& fs, const std
   return segment;
 }
 
-int64_t Segment::rolling_timestamp_ms() const {
-  return first_batch_timestamp_ >= 0 ? first_batch_timestamp_ : created_ms_;
+int64_t Segment::TimeWaitedForRoll(int64_t now_ms, int64_t batch_timestamp_ms) const {
+  if (first_batch_timestamp_ >= 0 && batch_timestamp_ms >= 0) {
+    return batch_timestamp_ms - first_batch_timestamp_;
+  }
+  return now_ms - created_ms_;
 }
 
 bool Segment::CanHold(const BatchHeader& header) const {

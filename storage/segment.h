@@ -60,9 +60,13 @@ class Segment : public std::enable_shared_from_this<Segment> {
   bool empty() const { return size_ == 0; }
   // Largest max timestamp of any batch, -1 when empty.
   int64_t max_timestamp() const { return max_timestamp_; }
-  // When the segment started, for segment.ms: the first batch's max timestamp, or the creation
-  // time when it has no batch or no timestamp.
-  int64_t rolling_timestamp_ms() const;
+  // For segment.ms, as Kafka: how long this segment has been taking batches when a batch with
+  // max timestamp `batch_timestamp_ms` arrives at `now_ms` — the distance between that timestamp
+  // and the first batch's, or the time since the segment was created (opened) when it has no
+  // timestamped batch. Comparing timestamps with timestamps keeps producers that send old
+  // timestamps from rolling the log at every append.
+  int64_t TimeWaitedForRoll(int64_t now_ms, int64_t batch_timestamp_ms) const;
+  int64_t created_ms() const { return created_ms_; }
   bool sealed() const { return sealed_; }
   void set_sealed(bool sealed) { sealed_ = sealed; }
 

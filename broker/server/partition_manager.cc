@@ -72,6 +72,7 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
 }
 
 void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) {
+  reconcile_pending_ = false;
   std::vector<TopicPartition> doomed;
   for (auto& [tp, p] : partitions_) {
     const coordination::pb::Topic* meta = coordination::FindTopic(*snapshot, tp.topic);
@@ -82,7 +83,10 @@ void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) 
   for (const TopicPartition& tp : doomed) {
     auto it = partitions_.find(tp);
     Partition& p = *it->second;
-    if (!p.log->idle()) continue;  // retried at the next reconcile or maintenance tick
+    if (!p.log->idle()) {
+      reconcile_pending_ = true;  // retried at the next maintenance tick
+      continue;
+    }
     (void)p.log->Close();
     WakeWaiters(p);
     const std::string dir = LogDir(tp);
@@ -107,6 +111,7 @@ void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) 
 }
 
 void PartitionManager::Maintain(int64_t now_ms) {
+  if (reconcile_pending_) Reconcile(context_.metadata->Snapshot());
   for (auto& [tp, p] : partitions_) {
     absl::Status s = p->log->Maintain(now_ms);
     (void)s;  // a failed log reports its status on the next append or read
