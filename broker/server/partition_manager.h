@@ -81,6 +81,8 @@ class PartitionManager {
   std::unique_ptr<storage::FileSystem> fs_;
   const std::string data_dir_;
   absl::flat_hash_map<TopicPartition, std::unique_ptr<Partition>> partitions_;
+  // A deleted topic's log was busy at the last reconcile; the next maintenance tick tries again.
+  bool reconcile_pending_ = false;
 };
 
 // Per-shard services of the broker, by shard id in BrokerContext::shards.
