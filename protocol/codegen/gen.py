@@ -625,7 +625,9 @@ def read_value(f, ctx, r, target):
         if f.optional:
             return [
                 f"if (!{ctx.nullable} || {r}.Int8() >= 0) {{",
-                f"  {target}.emplace().DecodeFrom({r}, v);",
+                # emplace(T{}) rather than emplace(): clang cannot yet see a nested struct
+                # with member initializers as default-constructible through the trait.
+                f"  {target}.emplace({f.base}{{}}).DecodeFrom({r}, v);",
                 "} else {",
                 f"  {target}.reset();",
                 "}",
@@ -1180,8 +1182,8 @@ def gen_sample_source(sf):
            "#include <cstddef>", "",
            "namespace ringbroker::protocol {",
            "namespace {", "",
-           "constexpr uint8_t kSampleBytes[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0xfe, 0xff, 0x10,",
-           "                                    0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x0a, 0x0d};",
+           "[[maybe_unused]] constexpr uint8_t kSampleBytes[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0xfe, 0xff, 0x10,",
+           "                                                     0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x0a, 0x0d};",
            "",
            "[[maybe_unused]] wire::Uuid SampleUuid(int seed) {",
            "  wire::Uuid id;",
@@ -1195,7 +1197,8 @@ def gen_sample_source(sf):
             body = []
             tgt = f"m.{f.member}"
             if f.optional:
-                body.append(f"{tgt}.emplace();")
+                init = f"{msg.name}::{f.base}{{}}" if f.is_struct and not f.is_array else ""
+                body.append(f"{tgt}.emplace({init});")
                 tgt = f"(*m.{f.member})"
             body += sample_value_lines(f, msg, tgt, idx)
             lines += indent_lines(guarded(f.versions.cpp_cond(msg.versions), body), 2)

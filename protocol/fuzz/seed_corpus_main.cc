@@ -27,7 +27,7 @@ int WriteSeeds(const std::string& dir) {
     wire::Writer w;
     EncodeRequestHeader(w, header);
     m.Encode(w, v);
-    const std::string path = absl::StrCat(dir, "/", M::kName, "-v", static_cast<int>(v));
+    const std::string path = absl::StrCat(dir, "/", std::string(M::kName), "-v", static_cast<int>(v));
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) return 1;
     const bool ok = std::fwrite(w.data().data(), 1, w.size(), f) == w.size();
