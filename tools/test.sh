@@ -21,5 +21,5 @@ ctest --test-dir "$build" --output-on-failure -j "$jobs"
 fuzz_build=${RINGBROKER_FUZZ_BUILD:-build/fuzz}
 CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRINGBROKER_FUZZ=ON -DRINGBROKER_BENCH=OFF
-cmake --build "$fuzz_build" -j "$jobs" --target fuzz_request_decode fuzz_records
+cmake --build "$fuzz_build" -j "$jobs" --target fuzz_request_decode fuzz_request_decode_seeds fuzz_records
 ctest --test-dir "$fuzz_build" --output-on-failure -L fuzz
