@@ -21,6 +21,17 @@ const ApiHandler kHandlers[] = {
     Full<protocol::DeleteTopicsRequest>(HandleDeleteTopics),
     Full<protocol::DescribeConfigsRequest>(HandleDescribeConfigs),
     Full<protocol::CreatePartitionsRequest>(HandleCreatePartitions),
+    Full<protocol::FindCoordinatorRequest>(HandleFindCoordinator),
+    Full<protocol::JoinGroupRequest>(HandleJoinGroup),
+    Full<protocol::SyncGroupRequest>(HandleSyncGroup),
+    Full<protocol::HeartbeatRequest>(HandleHeartbeat),
+    Full<protocol::LeaveGroupRequest>(HandleLeaveGroup),
+    Full<protocol::OffsetCommitRequest>(HandleOffsetCommit),
+    Full<protocol::OffsetFetchRequest>(HandleOffsetFetch),
+    Full<protocol::DescribeGroupsRequest>(HandleDescribeGroups),
+    Full<protocol::ListGroupsRequest>(HandleListGroups),
+    Full<protocol::DeleteGroupsRequest>(HandleDeleteGroups),
+    Full<protocol::OffsetDeleteRequest>(HandleOffsetDelete),
 };
 
 }  // namespace

@@ -30,5 +30,16 @@ void HandleCreateTopics(RequestPtr ctx, Responder responder);
 void HandleDeleteTopics(RequestPtr ctx, Responder responder);
 void HandleCreatePartitions(RequestPtr ctx, Responder responder);
 void HandleDescribeConfigs(RequestPtr ctx, Responder responder);
+void HandleFindCoordinator(RequestPtr ctx, Responder responder);
+void HandleJoinGroup(RequestPtr ctx, Responder responder);
+void HandleSyncGroup(RequestPtr ctx, Responder responder);
+void HandleHeartbeat(RequestPtr ctx, Responder responder);
+void HandleLeaveGroup(RequestPtr ctx, Responder responder);
+void HandleOffsetCommit(RequestPtr ctx, Responder responder);
+void HandleOffsetFetch(RequestPtr ctx, Responder responder);
+void HandleDescribeGroups(RequestPtr ctx, Responder responder);
+void HandleListGroups(RequestPtr ctx, Responder responder);
+void HandleDeleteGroups(RequestPtr ctx, Responder responder);
+void HandleOffsetDelete(RequestPtr ctx, Responder responder);
 
 }  // namespace ringbroker::handlers
