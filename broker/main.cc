@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
       reactor::Reactor::Start(options, [&context, maintenance_ms](reactor::Shard& shard) {
         server::ShardServices* services = context.shards[shard.id()].get();
         ScheduleMaintenance(shard, services, maintenance_ms);
+        (void)shard.Schedule(0, [services] { services->groups.LoadOwnedPartitions(); });
         shard.AtStop([services] { services->partitions.CloseAll(); });
       });
   if (!started.ok()) {

@@ -60,6 +60,7 @@ constexpr ConfigDef kBrokerDefs[] = {
     {"offsets.topic.segment.bytes", T::kInt, "104857600", 1},
     {"offsets.retention.minutes", T::kInt, "10080", 1},
     {"offsets.retention.check.interval.ms", T::kLong, "600000", 1},
+    {"offset.metadata.max.bytes", T::kInt, "4096", 0},
     {"group.initial.rebalance.delay.ms", T::kInt, "3000", 0},
     {"group.min.session.timeout.ms", T::kInt, "6000"},
     {"group.max.session.timeout.ms", T::kInt, "1800000"},

@@ -112,6 +112,7 @@ struct Group {
   uint64_t rebalance_epoch = 0;
   int64_t rebalance_deadline_ms = 0;  // the join phase ends by then at the latest
   bool initial_delay = false;          // the first join phase of an empty group
+  bool new_member_added = false;       // a member joined during the current initial delay
   bool sync_store_in_flight = false;   // the leader's assignment is being written
 
   bool Has(std::string_view member_id) const { return members.contains(std::string(member_id)); }

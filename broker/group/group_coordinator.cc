@@ -10,6 +10,7 @@
 #include "broker/reactor/shard.h"
 #include "broker/server/logging.h"
 #include "broker/server/partition_manager.h"
+#include "broker/server/topic_partition.h"
 #include "protocol/records/record_batch.h"
 #include "protocol/records/record_batch_builder.h"
 
@@ -17,7 +18,6 @@ namespace ringbroker::group {
 namespace {
 
 // Kafka's offset.metadata.max.bytes default; the broker config does not define the key.
-constexpr size_t kOffsetMetadataBytesMax = 4096;
 // Requests parked while a partition replays, per partition; beyond it they are told to retry.
 constexpr size_t kLoadWaitersMax = 4096;
 // Bytes read from the log per step of a replay.
@@ -113,6 +113,20 @@ void GroupCoordinator::WhenLoaded(int32_t partition, LoadedFn fn) {
   load->waiters.push_back(std::move(fn));
   partitions_[partition] = std::move(load);
   StartLoad(partition);
+}
+
+void GroupCoordinator::LoadOwnedPartitions() {
+  absl::StatusOr<int32_t> count = OffsetsTopicPartitions(broker_, /*create=*/false);
+  if (!count.ok()) return;  // no group has been used yet
+  for (int32_t p = 0; p < *count; ++p) {
+    if (server::OwnerShard(kOffsetsTopic, p, broker_.shard_count) != shard_id_) continue;
+    WhenLoaded(p, [p](ErrorCode error) {
+      if (error != ErrorCode::kNone) {
+        RB_LOG(WARNING) << "__consumer_offsets-" << p << " not loaded at start-up (" << static_cast<int>(error)
+                        << "); retried on first use";
+      }
+    });
+  }
 }
 
 void GroupCoordinator::StartLoad(int32_t partition) {
@@ -228,16 +242,21 @@ void GroupCoordinator::FinishLoad(int32_t partition, ErrorCode error) {
     it->second->waiters.clear();
     // Groups that a tombstone emptied and that hold no offsets are gone.
     std::vector<std::string> doomed;
+    size_t loaded_groups = 0;
     for (auto& [id, g] : groups_) {
       if (g->partition != partition) continue;
       if (g->members.empty() && g->offsets.empty() && g->generation == 0 && g->protocol_type.empty()) {
         doomed.push_back(id);
         continue;
       }
+      ++loaded_groups;
       // Loaded members must heartbeat again within their session, or they expire.
       for (auto& [mid, m] : g->members) TouchHeartbeat(*g, m);
     }
     for (const std::string& id : doomed) groups_.erase(id);
+    if (loaded_groups > 0) {
+      RB_LOG(INFO) << "loaded " << loaded_groups << " group(s) from " << kOffsetsTopic << "-" << partition;
+    }
   } else {
     // Drop what a failed replay left half-loaded; the next request retries from scratch.
     std::vector<std::string> doomed;
@@ -355,7 +374,7 @@ void GroupCoordinator::DoJoin(Group& group, JoinRequest request, JoinCallback do
         }
         node.key() = new_id;
         old.id = new_id;
-        const bool protocols_same = old.protocols == request.protocols;
+        old.protocols = request.protocols;
         old.client_id = request.client_id;
         old.client_host = request.client_host;
         old.session_timeout_ms = request.session_timeout_ms;
@@ -366,9 +385,13 @@ void GroupCoordinator::DoJoin(Group& group, JoinRequest request, JoinCallback do
         const bool was_leader = group.leader_id == old_id;
         if (was_leader) group.leader_id = new_id;
         TouchHeartbeat(group, member);
-        if (group.state == GroupState::kStable && protocols_same && !was_leader) {
+        if (group.state == GroupState::kStable && group.SelectProtocol() == group.protocol_name) {
+          // As Kafka since KIP-814: the group's protocol stays, so nobody rebalances. A returning
+          // leader gets the members' metadata with skip_assignment (v9+), or, older, assigns again
+          // and is answered with the assignment in force by SyncGroup in the stable state.
           // The new member id must survive a coordinator restart: store it before answering.
-          JoinResult result = CurrentJoinResult(group, member, false);
+          JoinResult result = CurrentJoinResult(group, member, was_leader);
+          result.skip_assignment = was_leader;
           Append(group.partition, {GroupRecord(group)},
                  [result = std::move(result), done = std::move(done)](ErrorCode e) mutable {
                    result.error = e;
@@ -452,7 +475,10 @@ void GroupCoordinator::AddMemberAndRebalance(Group& group, JoinRequest& request,
   if (group.leader_id.empty() || !group.Has(group.leader_id)) group.leader_id = member_id;
   Member& member = group.members.emplace(member_id, std::move(m)).first->second;
   TouchHeartbeat(group, member);
-  if (group.state == GroupState::kPreparingRebalance) return MaybeCompleteJoin(group);
+  if (group.state == GroupState::kPreparingRebalance) {
+    if (group.initial_delay) group.new_member_added = true;
+    return MaybeCompleteJoin(group);
+  }
   PrepareRebalance(group);
 }
 
@@ -498,6 +524,7 @@ void GroupCoordinator::PrepareRebalance(Group& group) {
     // Give the other members of a starting group a moment to join, so that the first
     // generation does not cover only the first member.
     group.initial_delay = true;
+    group.new_member_added = false;
     const int64_t delay_ms =
         std::min<int64_t>(broker_.config->GetLong("group.initial.rebalance.delay.ms"), timeout_ms);
     ScheduleJoinTimer(group, delay_ms);
@@ -516,8 +543,15 @@ void GroupCoordinator::ScheduleJoinTimer(Group& group, int64_t after_ms) {
     Group* g = Find(id);
     if (g == nullptr || g->rebalance_epoch != epoch || g->state != GroupState::kPreparingRebalance) return;
     if (g->initial_delay) {
-      g->initial_delay = false;
       const int64_t left_ms = g->rebalance_deadline_ms - NowMs();
+      if (g->new_member_added && left_ms > 0) {
+        // Kafka's InitialDelayedJoin: members are still arriving, so wait one more delay (never
+        // past the rebalance timeout) for the rest of a starting group.
+        g->new_member_added = false;
+        return ScheduleJoinTimer(
+            *g, std::min<int64_t>(broker_.config->GetLong("group.initial.rebalance.delay.ms"), left_ms));
+      }
+      g->initial_delay = false;
       if (!g->AllMembersJoined() && left_ms > 0) return ScheduleJoinTimer(*g, left_ms);
     }
     CompleteJoin(*g);
@@ -814,13 +848,14 @@ void GroupCoordinator::CommitOffsets(int32_t partition, CommitRequest request,
       TouchHeartbeat(*group, it->second);
     }
     const int64_t now_ms = NowMs();
+    const int64_t metadata_bytes_max = broker_.config->GetLong("offset.metadata.max.bytes");
     std::vector<Record> records;
     std::vector<std::pair<OffsetKey, CommittedOffset>> applied;
     std::vector<size_t> written;
     for (size_t i = 0; i < result.entries.size(); ++i) {
       OffsetCommitEntry& e = result.entries[i];
       if (e.error != ErrorCode::kNone) continue;
-      if (e.metadata && e.metadata->size() > kOffsetMetadataBytesMax) {
+      if (e.metadata && static_cast<int64_t>(e.metadata->size()) > metadata_bytes_max) {
         e.error = ErrorCode::kOffsetMetadataTooLarge;
         continue;
       }

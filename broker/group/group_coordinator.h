@@ -6,9 +6,10 @@
 // rebalance's join phase ends, a SyncGroup until the leader's assignment is written. No locks.
 //
 // Durability: offsets and group metadata are appended to the partition's log (Kafka's record
-// formats, offsets_records.h) and take effect in memory only once the append completes. A
-// partition's records are replayed the first time the shard touches it; requests arriving during
-// the replay wait for it (bounded; beyond the bound they get COORDINATOR_LOAD_IN_PROGRESS).
+// formats, offsets_records.h) and take effect in memory only once the append completes. The
+// partitions a shard owns are replayed at start-up (LoadOwnedPartitions), and a partition created
+// later on its first use; requests arriving during a replay wait for it (bounded; beyond the
+// bound they get COORDINATOR_LOAD_IN_PROGRESS).
 //
 // Timers: heartbeat deadlines (session.timeout.ms), the join phase (group.initial.rebalance.delay.ms
 // for an empty group, then up to the members' rebalance.timeout.ms), pending member ids, and the
@@ -172,6 +173,11 @@ class GroupCoordinator {
   void DeleteGroup(int32_t partition, std::string group_id, absl::AnyInvocable<void(ErrorResult)> done);
   void DeleteOffsets(int32_t partition, std::string group_id, std::vector<OffsetKey> offsets,
                      absl::AnyInvocable<void(OffsetDeleteResult)> done);
+
+  // Replays, in the background, every __consumer_offsets partition this shard owns, as Kafka
+  // loads its coordinator partitions when it becomes their leader (here: at start-up). Requests
+  // for a group whose partition is still loading wait for it as on any first use.
+  void LoadOwnedPartitions();
 
   // Answers every parked request (the shard is stopping). Later calls are refused.
   void Shutdown();

@@ -75,6 +75,7 @@ struct RequestContext {
   protocol::RequestHeader header;
   reactor::Buffer frame;      // owns the bytes behind every view in header and body
   size_t body_offset = 0;     // where the body starts in `frame`
+  std::string client_host;    // the peer's address as Kafka prints it ("/127.0.0.1")
   // Strings the response points at (string_view members) live here until it is encoded.
   std::deque<std::string> strings;
 

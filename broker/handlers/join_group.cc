@@ -21,6 +21,7 @@ void HandleJoinGroup(RequestPtr ctx, Responder responder) {
   // v0 has no rebalance timeout: Kafka uses the session timeout.
   join.rebalance_timeout_ms = ctx->version() >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
   join.client_id = std::string(ctx->header.client_id.value_or(""));
+  join.client_host = ctx->client_host;
   join.require_known_member_id = ctx->version() >= 4;
 
   auto answer = [](RequestContext& c, Responder& out, group::JoinResult result) {

@@ -1,5 +1,8 @@
 #include "broker/net/kafka_connection.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "broker/server/logging.h"
 #include "absl/time/clock.h"
 #include "broker/handlers/registry.h"
@@ -8,6 +11,19 @@
 
 namespace ringbroker::net {
 namespace {
+
+// Kafka reports a member's host as InetAddress.toString() of the peer: "/" and the address.
+std::string PeerHost(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, text, sizeof(text));
+  } else if (peer.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text, sizeof(text));
+  } else {
+    return "";
+  }
+  return std::string("/") + text;
+}
 
 // Requests a connection may have in progress at once. Clients pipeline a handful (librdkafka and
 // the Java client default to 5 per connection); past this bound the client is misbehaving.
@@ -22,7 +38,8 @@ KafkaConnection::KafkaConnection(server::BrokerContext& broker, reactor::Connect
       connection_(connection),
       assembler_(static_cast<int32_t>(broker.config->GetLong("socket.request.max.bytes"))),
       state_(std::make_shared<State>()),
-      idle_ms_max_(broker.config->GetLong("connections.max.idle.ms")) {
+      idle_ms_max_(broker.config->GetLong("connections.max.idle.ms")),
+      client_host_(PeerHost(connection.peer_address())) {
   state_->connection = &connection;
   state_->last_activity_ms = NowMs();
   ArmIdleTimer();
@@ -166,6 +183,7 @@ void KafkaConnection::Dispatch(reactor::Buffer frame) {
       .header = *header,
       .frame = std::move(frame),
       .body_offset = r.position(),
+      .client_host = client_host_,
   });
   handler->handle(std::move(ctx), std::move(responder));
 }

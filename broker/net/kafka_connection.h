@@ -52,6 +52,7 @@ class KafkaConnection final : public reactor::ConnectionHandler {
   uint64_t next_seq_ = 0;
   int64_t idle_ms_max_;
   std::optional<reactor::TimerId> idle_timer_;
+  const std::string client_host_;  // "/" + the peer's address, as Kafka names a group member's host
 };
 
 }  // namespace ringbroker::net

@@ -209,6 +209,7 @@ class ConsumerGroupTest(unittest.TestCase):
         self.assertEqual(desc.state, "Stable")
         self.assertEqual(desc.protocol_type, "consumer")
         self.assertEqual(len(desc.members), 1)
+        self.assertEqual(desc.members[0].client_host, "/127.0.0.1")
         assigned = desc.members[0].member_assignment.assignment
         self.assertEqual(sorted(p for t, ps in assigned for p in ps), [0, 1])
         consumer.commit()
@@ -270,7 +271,10 @@ class ConsumerGroupTest(unittest.TestCase):
         wait_until(lambda: len(owned[0]) == 4, 60, poll_all, "the survivor did not take the partitions back")
         consumers[0].close()
 
-    def test_confluent_static_member_returns_without_rebalance(self):
+    def static_member_returns_without_rebalance(self, returning):
+        """Two static members split six partitions; `returning` ("a", the leader, or "b") closes
+        and comes back within the session timeout: it gets its partitions back and the other
+        member sees no rebalance (for the leader: KIP-814, as Kafka 3.2+)."""
         topic = self.create_topic(6)
         group = name("static")
         events = {"a": [], "b": []}
@@ -281,27 +285,42 @@ class ConsumerGroupTest(unittest.TestCase):
                         on_revoke=lambda _, parts: events[who].append(("revoke", sorted(p.partition for p in parts))))
             return c
 
-        a = make("a")
-        wait_until(lambda: events["a"] and len(events["a"][-1][1]) == 6, 30, lambda: a.poll(0.1))
-        b = make("b")
+        members = {"a": make("a")}
+        wait_until(lambda: events["a"] and len(events["a"][-1][1]) == 6, 30, lambda: members["a"].poll(0.1))
+        members["b"] = make("b")
+
+        def poll_both():
+            members["a"].poll(0.05)
+            members["b"].poll(0.05)
 
         def settled():
             return (events["b"] and events["b"][-1][0] == "assign" and len(events["b"][-1][1]) == 3 and
                     events["a"][-1][0] == "assign" and len(events["a"][-1][1]) == 3)
-        wait_until(settled, 60, lambda: (a.poll(0.05), b.poll(0.05)), "a and b never split the partitions")
-        b_partitions = events["b"][-1][1]
-        a_events = len(events["a"])
-        b.close()  # a static member sends no LeaveGroup: its place is kept for the session timeout
-        events["b"].clear()
-        b = make("b")
-        wait_until(lambda: events["b"] and events["b"][-1][0] == "assign", 30,
-                   lambda: (a.poll(0.05), b.poll(0.05)), "b did not come back")
-        self.assertEqual(events["b"][-1][1], b_partitions)
+        wait_until(settled, 60, poll_both, "a and b never split the partitions")
+        staying = "b" if returning == "a" else "a"
+        returning_partitions = events[returning][-1][1]
+        staying_events = len(events[staying])
+        members[returning].close()  # a static member sends no LeaveGroup: its place is kept
+        events[returning].clear()
+        members[returning] = make(returning)
+        wait_until(lambda: events[returning] and events[returning][-1][0] == "assign", 30, poll_both,
+                   f"{returning} did not come back")
+        self.assertEqual(events[returning][-1][1], returning_partitions)
         for _ in range(20):
-            a.poll(0.05)
-        self.assertEqual(len(events["a"]), a_events, f"a was rebalanced: {events['a'][a_events:]}")
-        a.close()
-        b.close()
+            poll_both()
+        self.assertEqual(len(events[staying]), staying_events,
+                         f"{staying} was rebalanced: {events[staying][staying_events:]}")
+        [desc] = self.admin.describe_consumer_groups([group])
+        self.assertEqual(desc.state, "Stable")
+        self.assertEqual(len(desc.members), 2)
+        members["a"].close()
+        members["b"].close()
+
+    def test_confluent_static_follower_returns_without_rebalance(self):
+        self.static_member_returns_without_rebalance("b")
+
+    def test_confluent_static_leader_returns_without_rebalance(self):
+        self.static_member_returns_without_rebalance("a")
 
     def test_mixed_kafka_python_and_librdkafka_group(self):
         topic = self.create_topic(6)
@@ -362,6 +381,9 @@ class ConsumerGroupRestartTest(unittest.TestCase):
             c.commit()
             c.close()
             broker.restart()
+            # The coordinator loads its __consumer_offsets partitions at start-up, before any client asks.
+            wait_until(lambda: "loaded 1 group(s) from __consumer_offsets-" in broker.read_log(), 30,
+                       message="the group was not loaded at start-up:\n" + broker.read_log())
             producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
             for i in range(20, 30):
                 producer.send(topic, value=f"m{i}".encode(), partition=i % 2)
@@ -374,6 +396,42 @@ class ConsumerGroupRestartTest(unittest.TestCase):
             wait_until(lambda: len(more) >= 10, 30, lambda: ConsumerGroupTest.poll_into(c, more))
             self.assertEqual(sorted(v for _, _, v in more), sorted(f"m{i}".encode() for i in range(20, 30)))
             c.close()
+
+
+class InitialRebalanceDelayTest(unittest.TestCase):
+    def test_members_arriving_during_the_delay_extend_it(self):
+        """As Kafka's InitialDelayedJoin: each member that joins a starting group during
+        group.initial.rebalance.delay.ms extends the wait by another delay, so three members
+        arriving 1.2 s apart with a 2 s delay all land in the first generation: each is assigned
+        once, two partitions each, and nobody is revoked."""
+        with BrokerProcess(overrides={"group.initial.rebalance.delay.ms": "2000"}) as broker:
+            admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+            topic = name("delay")
+            admin.create_topics([NewTopic(topic, 6, 1)])
+            group = name("delay")
+            events = [[], [], []]
+            consumers = []
+
+            def poll_all(seconds):
+                deadline = time.time() + seconds
+                while time.time() < deadline:
+                    for c in consumers:
+                        c.poll(0.02)
+
+            for i in range(3):
+                c = CKConsumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
+                                "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000,
+                                "partition.assignment.strategy": "range"})
+                c.subscribe([topic], on_assign=lambda _, parts, i=i: events[i].append(("assign", len(parts))),
+                            on_revoke=lambda _, parts, i=i: events[i].append(("revoke", len(parts))))
+                consumers.append(c)
+                poll_all(1.2)
+            wait_until(lambda: all(events), 30, lambda: poll_all(0.1), f"not everyone was assigned: {events}")
+            poll_all(1.0)
+            self.assertEqual(events, [[("assign", 2)]] * 3)
+            for c in consumers:
+                c.close()
+            admin.close()
 
 
 if __name__ == "__main__":
