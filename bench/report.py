@@ -1,0 +1,674 @@
+#!/usr/bin/python3
+"""Gathers one bench/run into a results file, a Markdown report and PNG plots.
+
+    bench/report.py --run-dir build/bench/runs/<stamp> --out bench/results/<date>-<host>
+
+writes <out>.json (everything measured), <out>.md (each figure beside the limit it is measured
+against, as a ratio, and each issue-6 target marked met or MISSED), <out>-throughput.png and
+<out>-latency.png. Standard library and matplotlib only (Debian's python3-matplotlib).
+
+Units: rb-load counts payload bytes; MB = 1e6 bytes and GB = 1e9 bytes everywhere, as rb-load does.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+
+MB = 1e6
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def read_meta(run_dir):
+    meta = {}
+    for line in (read_text(os.path.join(run_dir, "meta.env")) or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            meta[key] = value
+    return meta
+
+
+# ---- Machine limits -------------------------------------------------------------------------------
+
+def iperf_summary(doc):
+    if not doc or "end" not in doc or "error" in doc:
+        return None
+    received = doc["end"].get("sum_received", {})
+    return {
+        "bytes_per_sec": received.get("bits_per_second", 0) / 8,
+        "seconds": received.get("seconds"),
+        "bytes": received.get("bytes"),
+        "retransmits": doc["end"].get("sum_sent", {}).get("retransmits"),
+        "sender_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("host_total"),
+        "receiver_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("remote_total"),
+        "version": doc.get("start", {}).get("version"),
+    }
+
+
+def fio_summary(doc):
+    if not doc or not doc.get("jobs"):
+        return None
+    job = doc["jobs"][0]
+    write = job["write"]
+    sync = job.get("sync", {})
+    return {
+        "bytes_per_sec": write.get("bw_bytes"),
+        "bytes": write.get("io_bytes"),
+        "runtime_ms": write.get("runtime"),
+        "iops": write.get("iops"),
+        "write_latency_ns": {k: write.get("clat_ns", {}).get("percentile", {}).get(k)
+                             for k in ("50.000000", "99.000000", "99.900000")},
+        "sync_latency_ns": {k: sync.get("lat_ns", {}).get("percentile", {}).get(k)
+                            for k in ("50.000000", "99.000000", "99.900000")} if sync else None,
+        "options": job.get("job options"),
+        "version": doc.get("fio version"),
+    }
+
+
+def memcpy_summary(doc):
+    out = {}
+    for bench in (doc or {}).get("benchmarks", []):
+        match = re.match(r"BM_MemcpyBandwidth/(\d+)", bench.get("name", ""))
+        if match and "bytes_per_second" in bench:
+            out[int(match.group(1))] = bench["bytes_per_second"]
+    return out
+
+
+def gather_limits(run_dir):
+    d = os.path.join(run_dir, "limits")
+    iperf = iperf_summary(load_json(os.path.join(d, "iperf3.json")))
+    iperf_zc = iperf_summary(load_json(os.path.join(d, "iperf3-zerocopy.json")))
+    fio_buffered = fio_summary(load_json(os.path.join(d, "fio-buffered.json")))
+    fio_end_fsync = fio_summary(load_json(os.path.join(d, "fio-buffered-end-fsync.json")))
+    fio_fdatasync = fio_summary(load_json(os.path.join(d, "fio-fdatasync.json")))
+    memcpy = memcpy_summary(load_json(os.path.join(d, "memcpy.json")))
+    big = max(memcpy) if memcpy else None
+    small = min(memcpy) if memcpy else None
+
+    def bps(summary):
+        return summary["bytes_per_sec"] if summary else None
+
+    return {
+        "loopback_tcp_bytes_per_sec": bps(iperf),
+        "loopback_tcp_sendfile_bytes_per_sec": bps(iperf_zc),
+        "disk_buffered_write_bytes_per_sec": bps(fio_buffered),
+        "disk_buffered_end_fsync_write_bytes_per_sec": bps(fio_end_fsync),
+        "disk_fdatasync_write_bytes_per_sec": bps(fio_fdatasync),
+        "memcpy_bytes_per_sec": memcpy.get(big) if big else None,
+        "memcpy_buffer_bytes": big,
+        "memcpy_in_cache_bytes_per_sec": memcpy.get(small) if small and small != big else None,
+        "memcpy_in_cache_buffer_bytes": small if small != big else None,
+        "details": {
+            "iperf3": iperf, "iperf3_sendfile": iperf_zc,
+            "fio_buffered": fio_buffered, "fio_buffered_end_fsync": fio_end_fsync,
+            "fio_fdatasync": fio_fdatasync,
+        },
+    }
+
+
+# ---- Cells, microbenchmarks, profile -------------------------------------------------------------
+
+def gather_cells(run_dir):
+    cells = []
+    path = os.path.join(run_dir, "cells.tsv")
+    if not os.path.exists(path):
+        return cells
+    with open(path) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            result = load_json(row["file"])
+            text = read_text(row["file"][:-len(".json")] + ".txt") or ""
+            cells.append({
+                "smp": int(row["smp"]),
+                "name": row["name"],
+                "mode": row["mode"],
+                "acks": row["acks"],
+                "message_size": int(row["size"]),
+                "partitions": int(row["partitions"]),
+                "seconds_asked": float(row["seconds"]) if row["seconds"] else None,
+                "target_rate": float(row["rate"]) if row["rate"] else None,
+                "exit_status": int(row["rc"]),
+                "result": result,
+                # The tail of the text output says why a cell failed; kept only then.
+                "output_tail": None if int(row["rc"]) == 0 and result else text[-2000:],
+            })
+    return cells
+
+
+def gather_micro(run_dir):
+    d = os.path.join(run_dir, "micro")
+    out = {}
+    if not os.path.isdir(d):
+        return out
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".json"):
+            doc = load_json(os.path.join(d, name))
+            target = name[:-len(".json")]
+            out[target] = doc if doc else {"error": (read_text(os.path.join(d, target + ".err")) or "")[-2000:]}
+    return out
+
+
+def top_symbols(report_text, limit=15):
+    rows = []
+    for line in (report_text or "").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = re.match(r"\s*([\d.]+)%\s+(.*)", line)
+        if match:
+            # Newer perf appends IPC columns ("-  -" without LBR data); they are not part of the name.
+            symbol = re.sub(r"(\s+-)+\s*$", "", match.group(2)).strip()
+            rows.append({"percent": float(match.group(1)), "symbol": symbol})
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def gather_profile(run_dir, meta):
+    d = os.path.join(run_dir, "perf")
+    out = {"perf_usable": meta.get("perf_usable") == "1", "by_smp": {}}
+    for smp in (1, 2):
+        stat = read_text(os.path.join(d, f"smp{smp}-stat.txt"))
+        report = read_text(os.path.join(d, f"smp{smp}-report.txt"))
+        load = load_json(os.path.join(d, f"smp{smp}-load.json"))
+        if stat is None and report is None:
+            continue
+        out["by_smp"][str(smp)] = {
+            "perf_stat": stat.strip() if stat else None,
+            "top_symbols": top_symbols(report),
+            "record_output": (read_text(os.path.join(d, f"smp{smp}-record.txt")) or "").strip()[-1000:],
+            "load_during_profile": {k: load.get(k) for k in ("msgs_per_sec", "mb_per_sec", "broker_cpu_s_per_gb")}
+            if load else None,
+        }
+    return out
+
+
+# ---- Targets --------------------------------------------------------------------------------------
+
+def find_cell(cells, smp, name):
+    for cell in cells:
+        if cell["smp"] == smp and cell["name"] == name and cell["result"]:
+            return cell
+    return None
+
+
+def bytes_per_sec(result):
+    if not result or not result.get("seconds"):
+        return None
+    return result["bytes"] / result["seconds"]
+
+
+def evaluate_targets(cells, limits):
+    """Each issue-6 target, per shard count and partition count, with its ratio and verdict."""
+    targets = []
+
+    def add(target, smp, partitions, cell, measured, limit, limit_name, threshold, kind, unit):
+        ratio = None
+        met = None
+        if measured is not None and limit:
+            ratio = measured / limit
+            met = ratio >= threshold if kind == "ratio_at_least" else None
+        if kind == "at_most" and measured is not None:
+            met = measured <= threshold
+        if kind == "below" and measured is not None:
+            met = measured < threshold
+        targets.append({
+            "target": target, "smp": smp, "partitions": partitions,
+            "cell": cell["name"] if cell else None,
+            "measured": measured, "unit": unit, "limit": limit, "limit_name": limit_name,
+            "ratio": ratio, "threshold": threshold, "kind": kind, "met": met,
+        })
+
+    for smp in (1, 2):
+        for parts in (1, 64):
+            cell = find_cell(cells, smp, f"produce-acks1-1024B-p{parts}")
+            add("produce acks=1 1 KiB sustained >= 90% of the disk's buffered sequential write", smp, parts,
+                cell, bytes_per_sec(cell and cell["result"]), limits["disk_buffered_write_bytes_per_sec"],
+                "fio buffered write", 0.9, "ratio_at_least", "B/s")
+            cell = find_cell(cells, smp, f"produce-acksall-1024B-p{parts}")
+            add("produce acks=all 1 KiB >= 80% of fio write with fdatasync", smp, parts,
+                cell, bytes_per_sec(cell and cell["result"]), limits["disk_fdatasync_write_bytes_per_sec"],
+                "fio write+fdatasync", 0.8, "ratio_at_least", "B/s")
+            cell = find_cell(cells, smp, f"consume-1024B-p{parts}")
+            add("consume from the page cache >= 70% of loopback TCP", smp, parts,
+                cell, bytes_per_sec(cell and cell["result"]), limits["loopback_tcp_bytes_per_sec"],
+                "iperf3 loopback", 0.7, "ratio_at_least", "B/s")
+            cell = find_cell(cells, smp, f"produce-acks1-1024B-p{parts}")
+            add("broker CPU <= 0.3 CPU-s per GB produced (1 KiB, acks=1)", smp, parts, cell,
+                cell["result"].get("broker_cpu_s_per_gb") if cell else None,
+                None, None, 0.3, "at_most", "CPU-s/GB")
+            cell = find_cell(cells, smp, f"e2e-acks1-1024B-p{parts}")
+            p99 = cell["result"].get("latency_us", {}).get("p99") if cell else None
+            add("p99 produce latency (acks=1) < 2 ms at 50% of the peak rate", smp, parts, cell,
+                p99, None, None, 2000, "below", "us")
+            e2e_p99 = cell["result"].get("e2e_latency_us", {}).get("p99") if cell else None
+            add("end-to-end p99 < 5 ms at 50% of the peak rate", smp, parts, cell,
+                e2e_p99, None, None, 5000, "below", "us")
+    return targets
+
+
+# ---- Formatting -----------------------------------------------------------------------------------
+
+def fmt_rate(bps):
+    return "—" if bps is None else f"{bps / MB:,.1f} MB/s"
+
+
+def fmt_ratio(ratio):
+    return "—" if ratio is None else f"{ratio:.2f}"
+
+
+def fmt_num(value, digits=1):
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def fmt_us(value):
+    if value is None:
+        return "—"
+    return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value:.0f} µs"
+
+
+def verdict(met):
+    return "not measured" if met is None else ("met" if met else "**MISSED**")
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def size_label(size):
+    return {100: "100 B", 1024: "1 KiB", 16384: "16 KiB"}.get(size, f"{size} B")
+
+
+def markdown(doc, base_name):
+    meta, limits, cells = doc["machine"], doc["limits"], doc["cells"]
+    lines = []
+    add = lines.append
+    add(f"# Ringbroker benchmark — {doc['date']}, {meta['host']} ({doc['mode']} run)")
+    add("")
+    add(f"Commit `{doc['git_commit']}`{' (with uncommitted changes)' if doc.get('git_dirty') == 'yes' else ''}; "
+        f"{meta['cpu_model']}, {meta['cpus']} CPUs, {int(meta['memory_kib']) // 1024} MiB RAM; "
+        f"kernel {meta['kernel']}; data on {meta['data_fs']}. Load tool and broker share the machine. "
+        f"Run {doc['started']} to {doc['finished']}.")
+    add("")
+    s = doc["settings"]
+    add(f"Producer batch.size {s['batch_bytes']} B (fio writes blocks of the same size), linger.ms "
+        f"{s['linger_ms']} for throughput cells and 0 for latency cells, "
+        f"`{s.get('client_args') or 'librdkafka defaults'}`; produce acks=1 1 KiB on one partition "
+        f"runs {s['sustained_s']} s, other produce and e2e cells {s['cell_s']} s; consume reads back "
+        f"{int(s['fill_bytes']) / 1e9:.1f} GB just written (so from the page cache). MB = 10^6 B, GB = 10^9 B; "
+        f"throughput counts message payload bytes.")
+    add("")
+
+    add("## Machine limits (measured in this run)")
+    add("")
+    add("| limit | measured | how |")
+    add("|---|---|---|")
+    add(f"| loopback TCP | {fmt_rate(limits['loopback_tcp_bytes_per_sec'])} | iperf3, 127.0.0.1, one stream |")
+    add(f"| loopback TCP, sendfile | {fmt_rate(limits['loopback_tcp_sendfile_bytes_per_sec'])} | iperf3 -Z |")
+    add(f"| disk sequential write, buffered | {fmt_rate(limits['disk_buffered_write_bytes_per_sec'])} | "
+        f"fio write(), bs {s['batch_bytes']}, no sync |")
+    add(f"| disk sequential write, buffered + end fsync | "
+        f"{fmt_rate(limits['disk_buffered_end_fsync_write_bytes_per_sec'])} | fio, fsync at the end counted |")
+    add(f"| disk sequential write, fdatasync each block | {fmt_rate(limits['disk_fdatasync_write_bytes_per_sec'])} | "
+        f"fio --fdatasync=1, bs {s['batch_bytes']} |")
+    if limits.get("memcpy_bytes_per_sec"):
+        add(f"| memcpy, {limits['memcpy_buffer_bytes'] >> 20} MiB buffers | {fmt_rate(limits['memcpy_bytes_per_sec'])} | "
+            f"memcpy_bench |")
+    if limits.get("memcpy_in_cache_bytes_per_sec"):
+        add(f"| memcpy, {limits['memcpy_in_cache_buffer_bytes'] >> 20} MiB buffers (in cache) | "
+            f"{fmt_rate(limits['memcpy_in_cache_bytes_per_sec'])} | memcpy_bench |")
+    if limits.get("memcpy_bytes_per_sec"):
+        two_copies = 2 * 1e9 / limits["memcpy_bytes_per_sec"]
+        add("")
+        add(f"Two memcpys of a GB cost {two_copies:.3f} s on this machine at the measured memcpy rate.")
+    add("")
+
+    add("## Targets (issue 6)")
+    add("")
+    add("The acks=1 target is held against fio's buffered write (the same write() calls the broker makes, no "
+        "sync); its ratio to the buffered + end-fsync rate is in the produce table.")
+    add("")
+    add("| target | smp | partitions | measured | limit | ratio | verdict |")
+    add("|---|---|---|---|---|---|---|")
+    for t in doc["targets"]:
+        if t["unit"] == "B/s":
+            measured, limit = fmt_rate(t["measured"]), f"{fmt_rate(t['limit'])} ({t['limit_name']})"
+            rat = f"{fmt_ratio(t['ratio'])} (≥ {t['threshold']:.2f})"
+        elif t["unit"] == "us":
+            measured, limit, rat = fmt_us(t["measured"]), f"< {fmt_us(t['threshold'])}", "—"
+        else:
+            measured = "—" if t["measured"] is None else f"{t['measured']:.3f} CPU-s/GB"
+            limit, rat = f"≤ {t['threshold']} CPU-s/GB", "—"
+            memcpy = limits.get("memcpy_bytes_per_sec")
+            if memcpy and t["measured"] is not None:
+                rat = f"{t['measured'] / (2 * 1e9 / memcpy):.2f}× two memcpys"
+        add(f"| {t['target']} | {t['smp']} | {t['partitions']} | {measured} | {limit} | {rat} | {verdict(t['met'])} |")
+    add("")
+
+    add("## Produce")
+    add("")
+    add("| smp | acks | size | partitions | msgs/s | MB/s | vs buffered | vs buffered+end fsync | vs fdatasync | "
+        "p50 | p99 | p99.9 | max | broker CPU-s/GB | errors |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in cells:
+        r = c["result"]
+        if c["mode"] != "produce" or c["name"].startswith("consume-fill"):
+            continue
+        if not r:
+            add(f"| {c['smp']} | {c['acks']} | {size_label(c['message_size'])} | {c['partitions']} | failed (exit "
+                f"{c['exit_status']}) |||||||||||")
+            continue
+        b = bytes_per_sec(r)
+        lat = r.get("latency_us") or {}
+        add(f"| {c['smp']} | {c['acks']} | {size_label(c['message_size'])} | {c['partitions']} | "
+            f"{fmt_num(r['msgs_per_sec'], 0)} | {fmt_num(b / MB)} | "
+            f"{fmt_ratio(ratio(b, limits['disk_buffered_write_bytes_per_sec']))} | "
+            f"{fmt_ratio(ratio(b, limits['disk_buffered_end_fsync_write_bytes_per_sec']))} | "
+            f"{fmt_ratio(ratio(b, limits['disk_fdatasync_write_bytes_per_sec']))} | "
+            f"{fmt_us(lat.get('p50'))} | {fmt_us(lat.get('p99'))} | {fmt_us(lat.get('p999'))} | "
+            f"{fmt_us(lat.get('max'))} | {fmt_num(r.get('broker_cpu_s_per_gb'), 3)} | {r.get('errors')} |")
+    add("")
+    add("Latency is from produce() to the delivery report, so it includes linger.ms and the client's queue "
+        "at an unbounded rate.")
+    add("")
+
+    add("## Consume from the page cache")
+    add("")
+    add("| smp | partitions | messages | msgs/s | MB/s | vs loopback TCP | vs loopback sendfile | broker CPU-s/GB |")
+    add("|---|---|---|---|---|---|---|---|")
+    for c in cells:
+        if c["mode"] != "consume":
+            continue
+        r = c["result"]
+        if not r:
+            add(f"| {c['smp']} | {c['partitions']} | failed (exit {c['exit_status']}) ||||||")
+            continue
+        b = bytes_per_sec(r)
+        add(f"| {c['smp']} | {c['partitions']} | {r['messages']:,} | {fmt_num(r['msgs_per_sec'], 0)} | "
+            f"{fmt_num(b / MB)} | {fmt_ratio(ratio(b, limits['loopback_tcp_bytes_per_sec']))} | "
+            f"{fmt_ratio(ratio(b, limits['loopback_tcp_sendfile_bytes_per_sec']))} | "
+            f"{fmt_num(r.get('broker_cpu_s_per_gb'), 3)} |")
+    add("")
+
+    add("## End to end at 50% of the peak rate (acks=1, 1 KiB, linger.ms 0)")
+    add("")
+    add("| smp | partitions | target msgs/s | achieved msgs/s | produce p50 | p99 | p99.9 | max | "
+        "e2e p50 | p99 | p99.9 | max | consumed |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in cells:
+        if c["mode"] != "e2e":
+            continue
+        r = c["result"]
+        if not r:
+            add(f"| {c['smp']} | {c['partitions']} | {fmt_num(c['target_rate'], 0)} | failed (exit "
+                f"{c['exit_status']}) |||||||||")
+            continue
+        p, e = r.get("latency_us") or {}, r.get("e2e_latency_us") or {}
+        add(f"| {c['smp']} | {c['partitions']} | {fmt_num(c['target_rate'], 0)} | {fmt_num(r['msgs_per_sec'], 0)} | "
+            f"{fmt_us(p.get('p50'))} | {fmt_us(p.get('p99'))} | {fmt_us(p.get('p999'))} | {fmt_us(p.get('max'))} | "
+            f"{fmt_us(e.get('p50'))} | {fmt_us(e.get('p99'))} | {fmt_us(e.get('p999'))} | {fmt_us(e.get('max'))} | "
+            f"{r.get('consumed_messages', '—'):,} |")
+    add("")
+
+    failed = [c for c in cells if c["exit_status"] != 0 or not c["result"]]
+    if failed:
+        add("## Cells that failed")
+        add("")
+        for c in failed:
+            add(f"- smp {c['smp']} `{c['name']}`: exit {c['exit_status']}")
+            if c.get("output_tail"):
+                add("")
+                add("  ```")
+                for line in c["output_tail"].strip().splitlines()[-8:]:
+                    add("  " + line)
+                add("  ```")
+        add("")
+
+    add("## Plots")
+    add("")
+    add(f"![throughput per message size]({base_name}-throughput.png)")
+    add("")
+    add(f"![latency distributions]({base_name}-latency.png)")
+    add("")
+
+    missed = [t for t in doc["targets"] if t["met"] is False]
+    add("## Where the time goes")
+    add("")
+    if not missed:
+        add("Every measured target was met.")
+    else:
+        add("Missed: " + "; ".join(sorted({t["target"] for t in missed})) + ".")
+        add("")
+        profile = doc["profile"]
+        if not profile["perf_usable"]:
+            add("`perf` could not attach to the broker on this machine (perf_event_paranoid or no permission), "
+                "so there are no counters or profile in this run.")
+        elif not profile["by_smp"]:
+            add("`perf` was usable but produced no profile in this run.")
+        for smp, prof in sorted(profile["by_smp"].items()):
+            add(f"### --smp {smp}: produce acks=1 1 KiB, one partition, profiled apart from the measured cells")
+            add("")
+            if prof.get("load_during_profile"):
+                ld = prof["load_during_profile"]
+                add(f"Load during the profile: {fmt_num(ld.get('msgs_per_sec'), 0)} msgs/s, "
+                    f"{fmt_num(ld.get('mb_per_sec'))} MB/s, broker {fmt_num(ld.get('broker_cpu_s_per_gb'), 3)} "
+                    f"CPU-s/GB (perf itself costs some of it).")
+                add("")
+            if prof.get("perf_stat"):
+                add("`perf stat -e task-clock,cycles,instructions -p <broker>` (a virtual machine may not expose "
+                    "cycles and instructions: they then read `<not supported>`):")
+                add("")
+                add("```")
+                for line in prof["perf_stat"].splitlines():
+                    if line.strip():
+                        add(line.rstrip())
+                add("```")
+                add("")
+            if prof.get("top_symbols"):
+                add("Top 15 symbols, `perf record -g` then `perf report --stdio --no-children --sort symbol`:")
+                add("")
+                add("| self % | symbol |")
+                add("|---|---|")
+                for row in prof["top_symbols"]:
+                    add(f"| {row['percent']:.2f} | `{row['symbol']}` |")
+                add("")
+            else:
+                said = prof.get("record_output") or "nothing"
+                add(f"`perf record` gave no samples in this run (it said: {said.splitlines()[-1] if said.strip() else 'nothing'}).")
+                add("")
+    add("")
+
+    add("## Microbenchmarks")
+    add("")
+    add("Run in the same command (Google Benchmark, JSON in the results file). Bytes/s are set beside memcpy "
+        "of a 1 MiB buffer (in cache, as their working sets are) for in-memory work, and beside fio's buffered "
+        "or fdatasync write for storage_bench's unsynced or synced appends.")
+    add("")
+    add("| benchmark | time | bytes/s | items/s | vs limit |")
+    add("|---|---|---|---|---|")
+    for target, micro in doc["microbenchmarks"].items():
+        if "benchmarks" not in micro:
+            why = (micro.get("error") or "").strip().splitlines()
+            add(f"| {target} | failed: {why[0] if why else 'no output'} (see the results file) |||  |")
+            continue
+        for bench in micro["benchmarks"]:
+            if bench.get("run_type") == "aggregate":
+                continue
+            unit = bench.get("time_unit", "ns")
+            if bench.get("error_occurred"):
+                add(f"| {target}/{bench['name']} | error: {bench.get('error_message', '')} ||||")
+                continue
+            bps = bench.get("bytes_per_second")
+            name = bench["name"]
+            if target == "memcpy_bench":
+                limit, limit_name = None, None  # it is the limit
+            elif target == "storage_bench" and ("GroupCommit" in name or "SyncEach" in name):
+                limit, limit_name = limits["disk_fdatasync_write_bytes_per_sec"], "fio fdatasync"
+            elif target == "storage_bench":
+                limit, limit_name = limits["disk_buffered_write_bytes_per_sec"], "fio buffered"
+            else:  # working sets of 1 MiB or less: held against memcpy of a buffer in cache
+                limit = limits.get("memcpy_in_cache_bytes_per_sec") or limits.get("memcpy_bytes_per_sec")
+                limit_name = "memcpy (in cache)"
+            vs = "—"
+            if bps and limit:
+                vs = f"{bps / limit:.2f} of {limit_name}"
+            add(f"| {target}/{bench['name']} | {bench.get('real_time', 0):,.1f} {unit} | "
+                f"{fmt_rate(bps) if bps else '—'} | "
+                f"{fmt_num(bench.get('items_per_second'), 0) if bench.get('items_per_second') else '—'} | {vs} |")
+    add("")
+    return "\n".join(lines)
+
+
+# ---- Plots ----------------------------------------------------------------------------------------
+
+def histogram_cdf(buckets):
+    total = sum(count for _, count in buckets)
+    xs, ys, running = [], [], 0
+    for bound, count in buckets:
+        running += count
+        xs.append(bound)
+        ys.append(running / total)
+    return xs, ys
+
+
+def plot(doc, base):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report.py: matplotlib missing, no plots", file=sys.stderr)
+        return
+    cells, limits = doc["cells"], doc["limits"]
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for smp in (1, 2):
+        for acks, style in (("1", "o-"), ("all", "s--")):
+            points = sorted((c["message_size"], bytes_per_sec(c["result"]) / MB) for c in cells
+                            if c["smp"] == smp and c["mode"] == "produce" and c["acks"] == acks and
+                            c["partitions"] == 1 and c["result"] and not c["name"].startswith("consume-fill"))
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], style,
+                        label=f"produce acks={acks}, --smp {smp}")
+        consume = [c for c in cells if c["smp"] == smp and c["mode"] == "consume" and c["partitions"] == 1
+                   and c["result"]]
+        for c in consume:
+            ax.plot([c["message_size"]], [bytes_per_sec(c["result"]) / MB], "^", markersize=9,
+                    label=f"consume (page cache), --smp {smp}")
+    for key, label, color in (("disk_buffered_write_bytes_per_sec", "fio buffered write", "tab:gray"),
+                              ("disk_buffered_end_fsync_write_bytes_per_sec", "fio buffered + end fsync", "tab:brown"),
+                              ("disk_fdatasync_write_bytes_per_sec", "fio write + fdatasync", "tab:red"),
+                              ("loopback_tcp_bytes_per_sec", "loopback TCP (iperf3)", "tab:purple")):
+        if limits.get(key):
+            ax.axhline(limits[key] / MB, color=color, linestyle=":", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks([100, 1024, 16384], ["100 B", "1 KiB", "16 KiB"])
+    ax.set_xlabel("message size")
+    ax.set_ylabel("MB/s (payload)")
+    ax.set_title("Throughput per message size, one partition, beside the machine's limits")
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(base + "-throughput.png", dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    e2e_index = 0
+    for c in cells:
+        r = c["result"]
+        if not r:
+            continue
+        if c["mode"] == "produce" and c["message_size"] == 1024 and not c["name"].startswith("consume-fill") \
+                and r.get("latency_histogram_us"):
+            xs, ys = histogram_cdf(r["latency_histogram_us"])
+            axes[0].step(xs, ys, where="post",
+                         label=f"acks={c['acks']}, {c['partitions']} part., --smp {c['smp']}")
+        if c["mode"] == "e2e":
+            # One color per cell, its produce and end-to-end curves alike.
+            color = palette[e2e_index % len(palette)]
+            e2e_index += 1
+            for key, what, style in (("latency_histogram_us", "produce", "--"),
+                                     ("e2e_latency_histogram_us", "end to end", "-")):
+                if r.get(key):
+                    xs, ys = histogram_cdf(r[key])
+                    axes[1].step(xs, ys, style, where="post", color=color,
+                                 label=f"{what}, {c['partitions']} part., --smp {c['smp']}")
+    axes[0].set_title("Produce latency, 1 KiB, unbounded rate")
+    axes[1].set_title("At 50% of the peak rate (acks=1, 1 KiB)")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (µs)")
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
+    axes[1].axvline(2000, color="tab:red", linestyle=":")
+    axes[1].axvline(5000, color="tab:red", linestyle="-.")
+    axes[0].set_ylabel("fraction of messages at or below")
+    fig.tight_layout()
+    fig.savefig(base + "-latency.png", dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", required=True, help="a bench/run raw output directory")
+    parser.add_argument("--out", required=True, help="output path without extension")
+    args = parser.parse_args()
+
+    meta = read_meta(args.run_dir)
+    limits = gather_limits(args.run_dir)
+    cells = gather_cells(args.run_dir)
+    doc = {
+        "schema": "ringbroker-bench/1",
+        "date": (meta.get("started") or "")[:10],
+        "mode": meta.get("mode"),
+        "started": meta.get("started"),
+        "finished": meta.get("finished"),
+        "git_commit": meta.get("git_commit"),
+        "git_dirty": meta.get("git_dirty"),
+        "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs")},
+        "settings": {k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
+                                               "cell_s", "fill_bytes", "port")},
+        "limits": limits,
+        "cells": cells,
+        "targets": evaluate_targets(cells, limits),
+        "profile": gather_profile(args.run_dir, meta),
+        "microbenchmarks": gather_micro(args.run_dir),
+    }
+    base = args.out
+    os.makedirs(os.path.dirname(os.path.abspath(base)), exist_ok=True)
+    text = json.dumps(doc, indent=1)
+    # Histogram buckets and other number pairs on one line each: the file stays readable and small.
+    text = re.sub(r"\[\n\s*(-?[\d.e+-]+),\n\s*(-?[\d.e+-]+)\n\s*\]", r"[\1, \2]", text)
+    with open(base + ".json", "w") as f:
+        f.write(text + "\n")
+    plot(doc, base)
+    with open(base + ".md", "w") as f:
+        f.write(markdown(doc, os.path.basename(base)))
+        f.write("\n")
+    missed = sum(1 for t in doc["targets"] if t["met"] is False)
+    met = sum(1 for t in doc["targets"] if t["met"])
+    print(f"report.py: {met} target rows met, {missed} missed, "
+          f"{sum(1 for t in doc['targets'] if t['met'] is None)} not measured")
+
+
+if __name__ == "__main__":
+    main()
