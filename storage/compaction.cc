@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "protocol/records/batch_header.h"
+#include "protocol/records/compression.h"
 #include "storage/crc.h"
 #include "storage/format.h"
 
@@ -73,8 +74,25 @@ bool ParseRecords(absl::Span<const uint8_t> body, int32_t count, std::vector<Rec
   return p == end;
 }
 
+// Compressed batches are opened, cleaned and compressed again with their own codec, as Kafka's
+// cleaner does; control and transactional batches (no transactions here yet) are kept whole.
 bool Cleanable(const BatchHeader& h) {
-  return h.compression() == 0 && !h.is_control() && !h.is_transactional() && h.record_count > 0;
+  return !h.is_control() && !h.is_transactional() && h.record_count > 0 &&
+         protocol::CompressionFromId(h.compression()).ok();
+}
+
+// The records section of a whole batch: the bytes after its header, decompressed into `scratch`
+// when the batch is compressed. An error (corrupt or oversized data) means: copy the batch as it is.
+absl::StatusOr<absl::Span<const uint8_t>> RecordsSection(const BatchHeader& h, absl::Span<const uint8_t> batch,
+                                                         std::vector<uint8_t>& scratch) {
+  absl::Span<const uint8_t> section = batch.subspan(layout::kHeaderSize);
+  if (h.compression() == 0) return section;
+  auto codec = protocol::CompressionFromId(h.compression());
+  if (!codec.ok()) return codec.status();
+  auto plain = protocol::Decompress(*codec, section, kParsedBatchBytesMax);
+  if (!plain.ok()) return plain.status();
+  scratch = *std::move(plain);
+  return absl::MakeConstSpan(scratch);
 }
 
 std::string CleanedPath(const std::string& dir, int64_t base, const char* suffix) {
@@ -176,8 +194,8 @@ absl::Status CompactionJob::MapBatch(Input& input, uint64_t& position, size_t& s
     if (!got.ok()) return got.status();
     if (*got != total) return absl::DataLossError("compaction: segment shrank while mapping");
     std::vector<RecordView> records;
-    if (ParseRecords(absl::MakeConstSpan(buffer_).subspan(layout::kHeaderSize),
-                     header->record_count, records)) {
+    auto section = RecordsSection(*header, buffer_, plain_);
+    if (section.ok() && ParseRecords(*section, header->record_count, records)) {
       for (const RecordView& r : records) {
         if (!r.key) continue;
         int64_t offset = header->base_offset + r.offset_delta;
@@ -231,8 +249,8 @@ absl::Status CompactionJob::CleanBatch(Input& input, uint64_t& position, size_t&
     if (!got.ok()) return got.status();
     if (*got != total) return absl::DataLossError("compaction: segment shrank while cleaning");
     std::vector<RecordView> records;
-    if (!ParseRecords(absl::MakeConstSpan(buffer_).subspan(layout::kHeaderSize),
-                      header->record_count, records)) {
+    auto section = RecordsSection(*header, buffer_, plain_);
+    if (!section.ok() || !ParseRecords(*section, header->record_count, records)) {
       copy_through = true;
     } else {
       bool horizon_passed = now_ms_ - header->max_timestamp > config_.delete_retention_ms;
@@ -253,9 +271,18 @@ absl::Status CompactionJob::CleanBatch(Input& input, uint64_t& position, size_t&
         cleaned = std::move(buffer_);
         buffer_.clear();
       } else {
-        // Same header (base offset, lastOffsetDelta, producer fields) over the surviving records.
+        // Same header (base offset, lastOffsetDelta, timestamps, producer fields, codec) over
+        // the surviving records, compressed again when the batch was.
         cleaned.assign(buffer_.begin(), buffer_.begin() + layout::kHeaderSize);
-        for (const RecordView* r : kept) cleaned.insert(cleaned.end(), r->begin, r->begin + r->size);
+        std::vector<uint8_t> survivors;
+        for (const RecordView* r : kept) survivors.insert(survivors.end(), r->begin, r->begin + r->size);
+        if (header->compression() == 0) {
+          cleaned.insert(cleaned.end(), survivors.begin(), survivors.end());
+        } else {
+          auto compressed = protocol::Compress(*protocol::CompressionFromId(header->compression()), survivors);
+          if (!compressed.ok()) return compressed.status();
+          cleaned.insert(cleaned.end(), compressed->begin(), compressed->end());
+        }
         uint8_t* p = cleaned.data();
         protocol::StoreBigEndian32(p + layout::kBatchLength,
                                    uint32_t(cleaned.size() - layout::kLogOverhead));

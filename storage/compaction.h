@@ -80,6 +80,7 @@ class CompactionJob {
   size_t current_ = 0;       // input being mapped or cleaned
   uint64_t position_ = 0;    // in that input
   std::vector<uint8_t> buffer_;
+  std::vector<uint8_t> plain_;  // a compressed batch's records, decompressed
   // The cleaned segment being written.
   std::unique_ptr<File> out_;
   uint64_t out_size_ = 0;
