@@ -1,4 +1,5 @@
-// Storage benchmarks on real files (the POSIX file seam; io_uring arrives with broker/reactor):
+// Storage benchmarks on real files, through the POSIX file seam and through the broker's io_uring
+// one (broker/reactor/uring_file.h, on a reactor shard):
 //  - append throughput of 16 KiB batches (16 records of 1 KiB) without sync, beside a plain
 //    sequential write() loop of the same bytes to the same directory (target: >= 90% of it);
 //  - the same appends acknowledged after fdatasync, one sync per append and group-committed;
@@ -16,8 +17,12 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 
+#include "absl/synchronization/notification.h"
 #include "benchmark/benchmark.h"
+#include "broker/reactor/reactor.h"
+#include "broker/reactor/uring_file.h"
 #include "protocol/records/batch_header.h"
 #include "storage/crc.h"
 #include "storage/io/posix_file.h"
@@ -27,15 +32,16 @@ namespace ringbroker::storage {
 namespace {
 
 const std::string& BenchDir() {
-  static const std::string dir = [] {
-    if (const char* env = getenv("RB_BENCH_DIR")) return std::string(env);
+  // Never destroyed: the exit handler that removes the directory runs after static destructors
+  // registered later than it, such as a plain static string's.
+  static const std::string* const dir = [] {
+    if (const char* env = getenv("RB_BENCH_DIR")) return new std::string(env);
     char tmpl[] = "/tmp/rb_storage_bench_XXXXXX";
     if (mkdtemp(tmpl) == nullptr) abort();
-    std::string made = tmpl;
     std::atexit([] { std::filesystem::remove_all(BenchDir()); });
-    return made;
+    return new std::string(tmpl);
   }();
-  return dir;
+  return *dir;
 }
 
 void PutVarlong(std::vector<uint8_t>& out, int64_t v) {
@@ -121,6 +127,48 @@ void BM_PlainWriteLoop(benchmark::State& state) {
   ::unlink(path.c_str());
 }
 BENCHMARK(BM_PlainWriteLoop)->UseRealTime();
+
+// The plain loop with the one sync the log makes without acks=all: Kafka's flush on roll, an
+// fdatasync of every segment.bytes written (here into a fresh file, as a roll starts one). Not
+// the target's reference; it shows what the log's own work costs beside the disk's.
+void BM_PlainWriteLoopSyncPerSegment(benchmark::State& state) {
+  const std::string dir = FreshLogDir("plain_sync");
+  std::filesystem::create_directories(dir);
+  const std::vector<uint8_t>& batch = SixteenKiBBatch();
+  const int64_t segment_bytes = BenchConfig().segment_bytes;
+  int files = 0;
+  auto open_next = [&] {
+    std::string path = dir + "/" + std::to_string(files++ % 4) + ".bin";  // retention: 4 files
+    return ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  };
+  int fd = open_next();
+  if (fd < 0) return state.SkipWithError("open failed");
+  int64_t written = 0;
+  for (auto _ : state) {
+    if (written + int64_t(batch.size()) > segment_bytes) {
+      if (::fdatasync(fd) != 0) {
+        state.SkipWithError("fdatasync failed");
+        break;
+      }
+      ::close(fd);
+      fd = open_next();
+      written = 0;
+      if (fd < 0) {
+        state.SkipWithError("open failed");
+        break;
+      }
+    }
+    if (::write(fd, batch.data(), batch.size()) != ssize_t(batch.size())) {
+      state.SkipWithError("write failed");
+      break;
+    }
+    written += int64_t(batch.size());
+  }
+  state.SetBytesProcessed(state.iterations() * int64_t(batch.size()));
+  if (fd >= 0) ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_PlainWriteLoopSyncPerSegment)->UseRealTime();
 
 void BM_AppendNoSync(benchmark::State& state) {
   PosixFileSystem fs;
@@ -258,6 +306,155 @@ void BM_AppendGroupCommit(benchmark::State& state) {
   (void)(*log)->Close();
 }
 BENCHMARK(BM_AppendGroupCommit)->Arg(8)->Arg(64)->UseRealTime()->MinTime(2.0);
+
+// The appends the broker makes: UringFile on a reactor shard, the log driven from the shard's
+// thread. Writes and syncs complete later, from the shard's loop, so up to state.range(0) appends
+// are in flight (1: one at a time, like the plain write() loop; more: a burst of produce
+// requests). A rolled segment's sealing sync runs in the kernel while appends go on. The timed
+// loop hands the shard rounds of kAppendsPerRound appends and waits for each round to complete.
+constexpr int kAppendsPerRound = 256;
+
+class UringAppender {
+ public:
+  UringAppender(reactor::Shard& shard, Log& log, int depth, bool durable)
+      : shard_(shard), log_(log), durable_(durable), batches_(depth, SixteenKiBBatch()) {}
+
+  // On the shard: appends `count` batches, keeping up to `depth` in flight, then runs `done` with
+  // whether every append succeeded.
+  void Round(int count, absl::AnyInvocable<void(bool)> done) {
+    to_issue_ = count;
+    outstanding_ = count;
+    round_done_ = std::move(done);
+    IssueMore();
+  }
+
+ private:
+  void IssueMore() {
+    // Completions come in append order, so the buffer of append i is free again once append
+    // i - depth has completed: at most `depth` are in flight.
+    while (to_issue_ > 0 && in_flight_ < int(batches_.size())) {
+      --to_issue_;
+      ++in_flight_;
+      std::vector<uint8_t>& batch = batches_[next_buffer_++ % batches_.size()];
+      log_.Append(absl::MakeSpan(batch), AppendOptions{.durable = durable_},
+                  [this](absl::StatusOr<AppendResult> r) { OnAppended(r.ok()); });
+    }
+  }
+
+  void OnAppended(bool ok) {
+    --in_flight_;
+    --outstanding_;
+    ok_ = ok_ && ok;
+    if (++appended_ % 4096 == 0) {
+      log_.set_high_watermark(log_.log_end_offset());
+      ok_ = ok_ && log_.Maintain(0).ok();
+    }
+    if (!ok_) {  // a failed log refuses every later append: issue no more
+      outstanding_ -= to_issue_;
+      to_issue_ = 0;
+    }
+    if (outstanding_ == 0) {
+      // Deferred: the callback must not run inside Append's own call chain.
+      shard_.Defer([this] { std::exchange(round_done_, nullptr)(ok_); });
+      return;
+    }
+    IssueMore();
+  }
+
+  reactor::Shard& shard_;
+  Log& log_;
+  bool durable_;
+  std::vector<std::vector<uint8_t>> batches_;
+  size_t next_buffer_ = 0;
+  int to_issue_ = 0;
+  int outstanding_ = 0;
+  int in_flight_ = 0;
+  int64_t appended_ = 0;
+  bool ok_ = true;
+  absl::AnyInvocable<void(bool)> round_done_;
+};
+
+// Runs `task` on the reactor's only shard and waits for it to call its `finish` argument.
+void OnShard(reactor::Reactor& reactor,
+             absl::AnyInvocable<void(reactor::Shard&, absl::AnyInvocable<void()> finish)> task) {
+  absl::Notification done;
+  absl::Status posted = reactor.Post(0, [&](reactor::Shard& shard) {
+    task(shard, [&done] { done.Notify(); });
+  });
+  if (!posted.ok()) abort();
+  done.WaitForNotification();
+}
+
+void UringAppend(benchmark::State& state, bool durable) {
+  reactor::ReactorOptions options;
+  options.smp = 1;
+  options.recv_slot_count = 16;
+  options.recv_slot_bytes = 4096;
+  auto reactor = reactor::Reactor::Start(options);
+  if (!reactor.ok()) return state.SkipWithError(reactor.status().ToString().c_str());
+  reactor::UringFileSystem fs;
+  LogConfig config = BenchConfig();
+  config.sync_before_ack = durable;
+  std::string dir = FreshLogDir(durable ? "uring_durable" : "uring_nosync");
+  std::unique_ptr<Log> log;
+  std::unique_ptr<UringAppender> appender;
+  absl::Status opened;
+  OnShard(**reactor, [&](reactor::Shard& shard, absl::AnyInvocable<void()> finish) {
+    auto made = Log::Open(fs, dir, config);
+    if (made.ok()) {
+      log = std::move(*made);
+      appender = std::make_unique<UringAppender>(shard, *log, int(state.range(0)), durable);
+    } else {
+      opened = made.status();
+    }
+    finish();
+  });
+  if (!opened.ok()) return state.SkipWithError(opened.ToString().c_str());
+  for (auto _ : state) {
+    bool ok = false;
+    OnShard(**reactor, [&](reactor::Shard&, absl::AnyInvocable<void()> finish) {
+      appender->Round(kAppendsPerRound, [&ok, finish = std::move(finish)](bool all_ok) mutable {
+        ok = all_ok;
+        finish();
+      });
+    });
+    if (!ok) {
+      state.SkipWithError("append failed");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * kAppendsPerRound *
+                          int64_t(SixteenKiBBatch().size()));
+  // Close waits for the log to go idle (a sealing sync may still be in flight).
+  OnShard(**reactor, [&](reactor::Shard& shard, absl::AnyInvocable<void()> finish) {
+    struct Closer {
+      static void Try(reactor::Shard& shard, Log& log, absl::AnyInvocable<void()> finish) {
+        if (!log.idle()) {
+          shard.Defer([&shard, &log, finish = std::move(finish)]() mutable {
+            Try(shard, log, std::move(finish));
+          });
+          return;
+        }
+        (void)log.Close();
+        finish();
+      }
+    };
+    Closer::Try(shard, *log, std::move(finish));
+  });
+  OnShard(**reactor, [&](reactor::Shard&, absl::AnyInvocable<void()> finish) {
+    appender.reset();
+    log.reset();
+    finish();
+  });
+  (*reactor)->RequestStop();
+  (*reactor)->Join();
+}
+
+void BM_UringAppendNoSync(benchmark::State& state) { UringAppend(state, /*durable=*/false); }
+BENCHMARK(BM_UringAppendNoSync)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
+
+void BM_UringAppendGroupCommit(benchmark::State& state) { UringAppend(state, /*durable=*/true); }
+BENCHMARK(BM_UringAppendGroupCommit)->Arg(8)->Arg(64)->UseRealTime()->MinTime(2.0);
 
 // Read-by-offset lookups: a log of state.range(0) small batches (one 100-byte record each), then
 // Read(random offset, 1 byte) — index lookup plus the bounded header scan — timed one by one.

@@ -278,7 +278,7 @@ TEST(CompactionTest, StepsRunOnAnotherThreadWhileTheOwnerAppends) {
   ASSERT_TRUE(log.ok());
   std::deque<std::vector<uint8_t>> buffers;
   auto append = [&](int i) {
-    buffers.push_back(MakeBatch({{"k" + std::to_string(i % 5), std::string(100, char('a' + i % 26))}},
+    buffers.push_back(MakeBatch({{absl::StrCat("k", i % 5), std::string(100, char('a' + i % 26))}},
                                 1000));
     bool ok = false;
     (*log)->Append(absl::MakeSpan(buffers.back()), AppendOptions{},

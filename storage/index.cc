@@ -1,6 +1,7 @@
 #include "storage/index.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "protocol/records/batch_header.h"
 #include "storage/format.h"
@@ -12,40 +13,52 @@ using protocol::LoadBigEndian64;
 using protocol::StoreBigEndian32;
 using protocol::StoreBigEndian64;
 
+uint32_t OffsetIndex::Relative(int64_t offset) const {
+  if (offset <= base_offset_) return 0;
+  return uint32_t(std::min<int64_t>(offset - base_offset_, UINT32_MAX));
+}
+
 void OffsetIndex::Append(int64_t offset, uint32_t position) {
-  entries_.push_back(Entry{offset, position});
+  entries_.push_back(Packed{uint32_t(offset - base_offset_), position});
 }
 
 std::optional<OffsetIndex::Entry> OffsetIndex::LookupOffset(int64_t offset) const {
-  auto it = std::upper_bound(entries_.begin(), entries_.end(), offset,
-                             [](int64_t o, const Entry& e) { return o < e.offset; });
+  if (offset < base_offset_) return std::nullopt;
+  uint32_t relative = Relative(offset);
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), relative,
+                             [](uint32_t r, const Packed& e) { return r < e.relative_offset; });
   if (it == entries_.begin()) return std::nullopt;
-  return *std::prev(it);
+  return Unpack(*std::prev(it));
 }
 
 std::optional<OffsetIndex::Entry> OffsetIndex::LookupPosition(uint64_t position) const {
   auto it = std::upper_bound(entries_.begin(), entries_.end(), position,
-                             [](uint64_t p, const Entry& e) { return p < e.position; });
+                             [](uint64_t p, const Packed& e) { return p < e.position; });
   if (it == entries_.begin()) return std::nullopt;
-  return *std::prev(it);
+  return Unpack(*std::prev(it));
 }
 
 std::optional<OffsetIndex::Entry> OffsetIndex::last() const {
   if (entries_.empty()) return std::nullopt;
-  return entries_.back();
+  return Unpack(entries_.back());
 }
 
 void OffsetIndex::TruncateFromOffset(int64_t offset) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), offset,
-                             [](const Entry& e, int64_t o) { return e.offset < o; });
+  if (offset <= base_offset_) {
+    entries_.clear();
+    return;
+  }
+  uint32_t relative = Relative(offset);
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), relative,
+                             [](const Packed& e, uint32_t r) { return e.relative_offset < r; });
   entries_.erase(it, entries_.end());
 }
 
 std::vector<uint8_t> OffsetIndex::Encode() const {
   std::vector<uint8_t> out(entries_.size() * format::kOffsetIndexEntrySize);
   uint8_t* p = out.data();
-  for (const Entry& e : entries_) {
-    StoreBigEndian32(p, uint32_t(e.offset - base_offset_));
+  for (const Packed& e : entries_) {
+    StoreBigEndian32(p, e.relative_offset);
     StoreBigEndian32(p + 4, e.position);
     p += format::kOffsetIndexEntrySize;
   }
@@ -65,12 +78,12 @@ absl::Status OffsetIndex::Decode(absl::Span<const uint8_t> bytes, uint64_t log_s
     int32_t relative = int32_t(LoadBigEndian32(p));
     uint32_t position = LoadBigEndian32(p + 4);
     if (relative < 0 || position >= log_size ||
-        (!entries_.empty() && (base_offset_ + relative <= entries_.back().offset ||
+        (!entries_.empty() && (uint32_t(relative) <= entries_.back().relative_offset ||
                                position <= entries_.back().position))) {
       entries_.clear();
       return absl::InvalidArgumentError("offset index entries out of order or out of range");
     }
-    entries_.push_back(Entry{base_offset_ + relative, position});
+    entries_.push_back(Packed{uint32_t(relative), position});
   }
   return absl::OkStatus();
 }

@@ -27,7 +27,8 @@ class OffsetIndex {
 
   bool full() const { return entries_.size() >= entries_max_; }
   size_t size() const { return entries_.size(); }
-  // Requires !full() and offset/position beyond the last entry's.
+  // Requires !full(), offset/position beyond the last entry's, and offset - base offset within
+  // int32 (as in the file).
   void Append(int64_t offset, uint32_t position);
   // The last entry whose offset <= `offset`; nullopt when there is none (start at position 0).
   std::optional<Entry> LookupOffset(int64_t offset) const;
@@ -43,9 +44,21 @@ class OffsetIndex {
   absl::Status Decode(absl::Span<const uint8_t> bytes, uint64_t log_size);
 
  private:
+  // Kept as in the file, relative to the base offset: 8 bytes an entry, half the cache lines a
+  // lookup's binary search touches with the 16-byte Entry.
+  struct Packed {
+    uint32_t relative_offset;
+    uint32_t position;
+  };
+  Entry Unpack(const Packed& p) const {
+    return Entry{base_offset_ + p.relative_offset, p.position};
+  }
+  // `offset` relative to the base, clamped to the range relative offsets can take.
+  uint32_t Relative(int64_t offset) const;
+
   int64_t base_offset_;
   size_t entries_max_;
-  std::vector<Entry> entries_;
+  std::vector<Packed> entries_;
 };
 
 // Timestamp -> offset where a scan for that timestamp may start (see format.h).

@@ -20,6 +20,21 @@ TEST(OffsetIndexTest, LookupFindsLastEntryAtOrBelow) {
   EXPECT_EQ(index.size(), 1u);
 }
 
+TEST(OffsetIndexTest, LookupsAndTruncationOutsideTheSegmentRange) {
+  OffsetIndex index(1'000'000'000'000, 10);
+  index.Append(1'000'000'000'010, 400);
+  index.Append(1'000'000'000'000 + INT32_MAX, 900);  // the largest relative offset the file holds
+  EXPECT_FALSE(index.LookupOffset(0).has_value());
+  EXPECT_FALSE(index.LookupOffset(1'000'000'000'009).has_value());
+  EXPECT_EQ(index.LookupOffset(1'000'000'000'010)->offset, 1'000'000'000'010);
+  EXPECT_EQ(index.LookupOffset(INT64_MAX)->position, 900u);
+  EXPECT_EQ(index.last()->offset, 1'000'000'000'000 + INT32_MAX);
+  index.TruncateFromOffset(INT64_MAX);
+  EXPECT_EQ(index.size(), 2u);
+  index.TruncateFromOffset(1'000'000'000'000);
+  EXPECT_EQ(index.size(), 0u);
+}
+
 TEST(OffsetIndexTest, EncodesKafkaLayoutAndDecodesBack) {
   OffsetIndex index(100, 10);
   index.Append(110, 400);

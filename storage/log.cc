@@ -378,7 +378,6 @@ void Log::Append(absl::Span<uint8_t> batches, const AppendOptions& options, Appe
     }
   }
 
-  uint64_t position = segment->size();
   int64_t record_count = 0;
   uint8_t* p = batches.data();
   for (const BatchHeader& h : headers) {
@@ -402,21 +401,62 @@ void Log::Append(absl::Span<uint8_t> batches, const AppendOptions& options, Appe
       .done = std::move(done),
       .iov = {batches.data(), batches.size()},
   });
-  // deque::push_back keeps references to elements valid, so the callback may hold a pointer.
-  Pending* pending = &inflight_.back();
-  segment->file().Write(position, absl::MakeConstSpan(&pending->iov, 1),
-                        [this, pending](absl::StatusOr<size_t> n) {
-                          OnWriteDone(pending, std::move(n));
-                        });
+  SubmitWrites();
 }
 
-void Log::OnWriteDone(Pending* pending, absl::StatusOr<size_t> result) {
-  pending->completed = true;
+namespace {
+// A gathered write takes at most this many appends (one iovec each; IOV_MAX is 1024).
+constexpr size_t kWriteGroupAppendsMax = 64;
+}  // namespace
+
+void Log::SubmitWrites() {
+  // One write in flight per log. Appends made meanwhile queue behind it, and the next write takes
+  // them all at once, one iovec each: a burst of appends costs one system call or ring operation,
+  // not one each. (The kernel runs buffered writes to one file one after another anyway.) With a
+  // file whose writes complete inline, nothing ever queues: each append is written at once.
+  if (write_group_size_ > 0 || submitted_count_ == inflight_.size()) return;
+  if (!failed_.ok()) {
+    // Never to be written: Drain reports them failed, in order.
+    for (size_t i = submitted_count_; i < inflight_.size(); ++i) {
+      inflight_[i].completed = true;
+      inflight_[i].status = failed_;
+    }
+    submitted_count_ = inflight_.size();
+    return;
+  }
+  const size_t first = submitted_count_;
+  Segment* segment = inflight_[first].segment.get();
+  write_iovecs_.clear();
+  size_t end = first;
+  // Consecutive appends to one segment lie end to end in its file (Reserve hands out positions in
+  // append order), so their iovecs make one contiguous write.
+  while (end < inflight_.size() && inflight_[end].segment.get() == segment &&
+         end - first < kWriteGroupAppendsMax) {
+    write_iovecs_.push_back(inflight_[end].iov);
+    ++end;
+  }
+  write_group_size_ = end - first;
+  submitted_count_ = end;
+  const Pending& head = inflight_[first];
+  segment->file().Write(head.end_position - head.iov.iov_len, write_iovecs_,
+                        [this](absl::StatusOr<size_t> n) { OnWritesDone(std::move(n)); });
+}
+
+void Log::OnWritesDone(absl::StatusOr<size_t> result) {
+  // The group is the last write_group_size_ of the submitted prefix: Drain pops only completed
+  // appends from the front, so the positions held since the write was submitted.
+  const size_t first = submitted_count_ - write_group_size_;
+  for (size_t i = first; i < submitted_count_; ++i) {
+    Pending& pending = inflight_[i];
+    pending.completed = true;
+    if (!result.ok()) pending.status = result.status();
+  }
   if (!result.ok()) {
-    pending->status = result.status();
-    fail_from_offset_ = std::min(fail_from_offset_, pending->base_offset);
+    fail_from_offset_ = std::min(fail_from_offset_, inflight_[first].base_offset);
     Fail(result.status());
   }
+  write_group_size_ = 0;
+  SubmitWrites();
   Drain();
 }
 
@@ -434,6 +474,7 @@ void Log::Drain() {
   while (!inflight_.empty() && inflight_.front().completed) {
     Pending p = std::move(inflight_.front());
     inflight_.pop_front();
+    --submitted_count_;
     if (!p.status.ok() || p.base_offset >= fail_from_offset_) {
       p.done(p.status.ok() ? failed_ : p.status);
       continue;
@@ -840,6 +881,7 @@ void Log::FinishTruncate(std::shared_ptr<Segment> segment, int64_t offset, uint6
     }
     done(absl::OkStatus());
   };
+  segment->BeginTruncate();
   segment->file().Truncate(cut, [segment, synced = std::move(synced)](absl::Status s) mutable {
     if (!s.ok()) return synced(s);
     segment->file().Datasync(std::move(synced));

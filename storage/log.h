@@ -179,7 +179,7 @@ class Log {
     int64_t record_count;
     bool wait_sync;
     AppendCallback done;
-    iovec iov;
+    iovec iov;  // the batches, to be written so that they end at end_position
     bool completed = false;
     absl::Status status;
   };
@@ -192,7 +192,8 @@ class Log {
   int64_t Now() const { return options_.clock_ms(); }
   std::shared_ptr<Segment>& active() { return segments_.rbegin()->second; }
   absl::Status Recover();
-  void OnWriteDone(Pending* pending, absl::StatusOr<size_t> result);
+  void SubmitWrites();
+  void OnWritesDone(absl::StatusOr<size_t> result);
   void Drain();
   void Fail(absl::Status status);
   void StartSync();
@@ -225,7 +226,13 @@ class Log {
   int64_t fail_from_offset_ = INT64_MAX;
   bool closed_ = false;
 
-  std::deque<Pending> inflight_;  // bounded by config_.appends_in_flight_max
+  // Appends not yet reported, in append order (bounded by config_.appends_in_flight_max): first
+  // those handed to the file (written, or in the one write in flight: its last
+  // write_group_size_), then those queued behind that write, which the next write gathers.
+  std::deque<Pending> inflight_;
+  size_t submitted_count_ = 0;
+  size_t write_group_size_ = 0;
+  std::vector<iovec> write_iovecs_;  // of the write in flight
   bool draining_ = false;
   std::vector<SyncWaiter> awaiting_sync_;  // written, waiting for the next sync round
   std::vector<SyncWaiter> syncing_;        // covered by the sync round in flight

@@ -1,7 +1,12 @@
 #include "storage/log.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "storage/format.h"
+#include "storage/io/posix_file.h"
 #include "storage/log_test_harness.h"
 
 namespace ringbroker::storage {
@@ -302,6 +307,107 @@ TEST(LogTest, WriteErrorFailsLogUntilReopened) {
   ASSERT_TRUE(h.Open().ok());
   EXPECT_EQ(h.log().log_end_offset(), 1);
   ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+}
+
+TEST(LogTest, AppendsMadeWhileAWriteIsInFlightAreGatheredIntoOneWrite) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.set_deferred(true);
+  std::deque<std::vector<uint8_t>> batches;
+  std::vector<int64_t> acked;
+  for (int i = 0; i < 10; ++i) {
+    batches.push_back(MakeSimpleBatch(2, 10 + i, h.now_ms));
+    h.log().Append(absl::MakeSpan(batches.back()), AppendOptions{.durable = false},
+                   [&](absl::StatusOr<AppendResult> r) {
+                     ASSERT_TRUE(r.ok()) << r.status();
+                     acked.push_back(r->base_offset);
+                   });
+  }
+  // The first append's write, and nothing else: the other nine wait for it.
+  EXPECT_EQ(h.fs.pending(), 1u);
+  EXPECT_EQ(h.fs.Poll(), 2u);  // that write, then one write of the nine
+  EXPECT_EQ(acked, (std::vector<int64_t>{0, 2, 4, 6, 8, 10, 12, 14, 16, 18}));
+  auto read = h.Read(0, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  std::vector<BatchInfo> got = LogHarness::Batches(read->slice);
+  ASSERT_EQ(got.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i].base_offset, 2 * i);
+}
+
+TEST(LogTest, FailedWriteFailsTheAppendsQueuedBehindIt) {
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(1, 10, h.now_ms)).ok());
+  h.fs.set_deferred(true);
+  h.fs.InjectFault(MemoryFileSystem::Op::kWrite, ".log", absl::DataLossError("EIO"));
+  std::deque<std::vector<uint8_t>> batches;
+  std::vector<absl::StatusCode> codes;
+  for (int i = 0; i < 4; ++i) {
+    batches.push_back(MakeSimpleBatch(1, 10, h.now_ms));
+    h.log().Append(absl::MakeSpan(batches.back()), AppendOptions{.durable = false},
+                   [&](absl::StatusOr<AppendResult> r) { codes.push_back(r.status().code()); });
+  }
+  h.fs.Poll();
+  // The failed write's append, and the three that were never written, in order.
+  EXPECT_EQ(codes, std::vector<absl::StatusCode>(4, absl::StatusCode::kDataLoss));
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_EQ(h.log().readable_end_offset(), 1);
+  h.Drop();
+  ASSERT_TRUE(h.Open().ok());
+  EXPECT_EQ(h.log().log_end_offset(), 1);
+}
+
+TEST(LogTest, ReadsOfRealFilesAgreeAcrossSealedAndActiveSegmentsAndTruncation) {
+  // On real files the active segment is scanned through a memory mapping and sealed ones through
+  // reads: every offset must be found the same way, before and after a truncation of the mapped
+  // file and appends that regrow it.
+  char tmpl[] = "/tmp/rb_log_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  PosixFileSystem fs;
+  LogConfig config;
+  config.segment_bytes = 16 << 10;
+  config.index_interval_bytes = 256;
+  config.sync_before_ack = false;
+  auto log = Log::Open(fs, std::string(tmpl) + "/t-0", config);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::deque<std::vector<uint8_t>> buffers;
+  auto append = [&](int i) {
+    buffers.push_back(MakeSimpleBatch(1 + i % 3, 20 + (i * 37) % 200, 1000 + i));
+    bool ok = false;
+    (*log)->Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
+                   [&](absl::StatusOr<AppendResult> r) { ok = r.ok(); });
+    return ok;
+  };
+  auto check_every_offset = [&] {
+    for (int64_t offset = 0; offset < (*log)->log_end_offset(); ++offset) {
+      std::optional<absl::StatusOr<ReadResult>> read;
+      (*log)->Read(offset, 1, INT64_MAX, [&](auto r) { read = std::move(r); });
+      ASSERT_TRUE(read && read->ok()) << "offset " << offset;
+      std::vector<BatchInfo> got = LogHarness::Batches((*read)->slice);
+      ASSERT_EQ(got.size(), 1u) << "offset " << offset;
+      EXPECT_LE(got[0].base_offset, offset);
+      EXPECT_GE(got[0].last_offset, offset);
+      EXPECT_EQ((*read)->first_offset, got[0].base_offset);
+    }
+  };
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(append(i));
+  ASSERT_GT((*log)->segment_count(), 3u);
+  check_every_offset();
+  // Cut the active segment in the middle, then grow it past its old end.
+  int64_t active_base = (*log)->segment_bases().back();
+  int64_t cut = active_base + ((*log)->log_end_offset() - active_base) / 2;
+  std::optional<absl::Status> truncated;
+  (*log)->Truncate(cut, [&](absl::Status s) { truncated = s; });
+  ASSERT_TRUE(truncated && truncated->ok()) << *truncated;
+  ASSERT_LE((*log)->log_end_offset(), cut);
+  check_every_offset();
+  for (int i = 300; i < 400; ++i) ASSERT_TRUE(append(i));
+  check_every_offset();
+  std::optional<absl::StatusOr<std::optional<TimestampLookup>>> by_time;
+  (*log)->FindOffsetByTimestamp(1350, [&](auto r) { by_time = std::move(r); });
+  ASSERT_TRUE(by_time && by_time->ok() && by_time->value().has_value());
+  ASSERT_TRUE((*log)->Close().ok());
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(LogTest, SyncErrorFailsWaitingAppends) {

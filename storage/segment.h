@@ -16,6 +16,7 @@
 #include "protocol/records/batch_header.h"
 #include "storage/index.h"
 #include "storage/io/file.h"
+#include "storage/io/mapped_region.h"
 #include "storage/log_config.h"
 
 namespace ringbroker::storage {
@@ -68,7 +69,11 @@ class Segment : public std::enable_shared_from_this<Segment> {
   int64_t TimeWaitedForRoll(int64_t now_ms, int64_t batch_timestamp_ms) const;
   int64_t created_ms() const { return created_ms_; }
   bool sealed() const { return sealed_; }
-  void set_sealed(bool sealed) { sealed_ = sealed; }
+  // A sealed segment is no longer scanned through its mapping (see VisitHeaders), so it drops it.
+  void set_sealed(bool sealed) {
+    sealed_ = sealed;
+    if (sealed) mapping_ = MappedRegion();
+  }
 
   // Whether a batch with this header still fits the indexes' relative encodings and capacity.
   bool CanHold(const protocol::BatchHeader& header) const;
@@ -89,9 +94,20 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // true and the batch lies within `limit`. `done` gets the position where the visit stopped, or
   // DataLoss for a header that cannot be read or parsed. Asynchronous: the segment is kept alive
   // until `done` has run.
+  //
+  // An unsealed segment (the active one, or one rolled and not yet sealed) whose file has a
+  // descriptor is scanned through a read-only mapping of its file when the visit stays within
+  // readable_size(): no system call, `visit` and `done` run before the call returns. Its pages
+  // were written moments ago, so they are in the page cache; were one evicted, the page fault
+  // that reads it back blocks the thread (and an I/O error there would raise SIGBUS), which is why
+  // sealed segments, the ones old data lives in, are read through the file seam instead.
   using HeaderVisitor = absl::AnyInvocable<bool(const protocol::BatchHeader&, uint64_t position)>;
   void VisitHeaders(uint64_t position, uint64_t limit, HeaderVisitor visit,
                     absl::AnyInvocable<void(absl::StatusOr<uint64_t>)> done);
+
+  // Called before the file is cut: until TruncateTo, scans read through the file seam, never the
+  // mapping, whose pages past the new end would fault.
+  void BeginTruncate();
 
   // Forgets everything from `position` on (the in-memory state only; the caller truncates the
   // file). `next_offset` is where the log continues; `max_timestamp` and `bytes_since_index` are
@@ -110,6 +126,8 @@ class Segment : public std::enable_shared_from_this<Segment> {
   void IndexBatch(const protocol::BatchHeader& header, uint64_t position);
   absl::Status LoadTrusted(FileSystem& fs);
   absl::Status ScanAll(RecoveryReport* report);
+  // The mapping of the file when a scan up to `limit` may use it (see VisitHeaders), else null.
+  const uint8_t* MappedUpTo(uint64_t limit);
 
   int64_t base_offset_;
   int32_t index_interval_bytes_;
@@ -129,6 +147,12 @@ class Segment : public std::enable_shared_from_this<Segment> {
   int64_t first_batch_timestamp_ = -1;
   int64_t created_ms_;
   bool sealed_ = false;
+
+  // Header scans of unsealed segments: see VisitHeaders.
+  uint64_t map_length_;  // segment.bytes: the active segment never grows past it
+  MappedRegion mapping_;
+  bool truncating_ = false;
+  bool map_failed_ = false;  // mmap refused once (address space, limits): use the file seam
 };
 
 }  // namespace ringbroker::storage

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "storage/io/file.h"
+#include "storage/io/mapped_region.h"
 #include "storage/io/memory_file.h"
 #include "storage/io/posix_file.h"
 
@@ -178,6 +179,34 @@ TEST(MemoryFileTest, DeferredCompletionsRunOnPollInOrder) {
   EXPECT_EQ(fs.Contents("/m/f").value(), "ab");
   fs.Crash();
   EXPECT_EQ(fs.Contents("/m/f").value(), "ab");
+}
+
+TEST(MappedRegionTest, SeesWrittenBytesAndWhatTheFileGainsLater) {
+  char tmpl[] = "/tmp/rb_mapped_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  PosixFileSystem fs;
+  auto file = fs.Open(std::string(tmpl) + "/f", OpenMode::kCreateExclusive);
+  ASSERT_TRUE(file.ok());
+  std::string first(5000, 'a');
+  ASSERT_TRUE((*file)->BlockingWrite(0, absl::MakeConstSpan(
+                                            reinterpret_cast<const uint8_t*>(first.data()),
+                                            first.size())).ok());
+  // Longer than the file: the mapping covers what later writes add.
+  auto region = MappedRegion::Map((*file)->fd(), 1 << 20);
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_EQ(region->size(), 1u << 20);
+  EXPECT_EQ(region->data()[4999], 'a');
+  std::string more(5000, 'b');
+  ASSERT_TRUE((*file)->BlockingWrite(5000, absl::MakeConstSpan(
+                                               reinterpret_cast<const uint8_t*>(more.data()),
+                                               more.size())).ok());
+  EXPECT_EQ(region->data()[5000], 'b');
+  EXPECT_EQ(region->data()[9999], 'b');
+  MappedRegion moved = std::move(*region);
+  EXPECT_EQ(region->data(), nullptr);
+  EXPECT_EQ(moved.data()[0], 'a');
+  EXPECT_FALSE(MappedRegion::Map(-1, 4096).ok());
+  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace
