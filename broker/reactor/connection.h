@@ -8,7 +8,9 @@
 // Sending: Send() queues Buffers, SendFile() queues file ranges; both go out in queue order. Bytes
 // are gathered into sendmsg() iovecs (partial sends resume where they stopped); file ranges go
 // file -> pipe -> socket with splice (no copy through user space), or, without splice, are read into
-// a heap Buffer first. Sending never fails synchronously; errors close the connection.
+// a heap Buffer first; a small range (64 KiB at most) whose bytes are all in the page cache is copied
+// out at once (preadv2 with RWF_NOWAIT) and sent with the buffers around it, since a splice costs a
+// worker thread's wakeup, more than copying a few KiB. Sending never fails synchronously; errors close the connection.
 //
 // Back-pressure: once unsent_bytes() exceeds ReactorOptions::send_bytes_max, the connection stops
 // reading from the socket, and resumes once the backlog drains to half of that. A peer that sends
@@ -122,6 +124,7 @@ class Connection {
   void OnSend(int32_t result, uint32_t flags);
   void SentBytes(size_t n);
   void ConsumeBufferBytes(size_t n);
+  void ReadSmallFileRangesInline();
   void PrepareFileSend(io_uring_sqe* sqe, FileRange& range);
   void UpdateReading();
   void Fail(absl::Status reason);

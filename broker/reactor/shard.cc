@@ -271,7 +271,10 @@ void Shard::Loop() {
     if (!stopping_ && reactor_->stop_requested()) BeginStop();
     if (stopping_) CheckQuiescent();
     // Requests started after this shard went quiescent (by work other shards sent) still finish.
-    if (exit_ && ops_in_flight_ == 0 && deferred_.empty()) break;
+    if (exit_ && ops_in_flight_ == 0 && deferred_.empty()) {
+      io_uring_submit(&ring_);  // wakeups queued for other shards (see Wake)
+      break;
+    }
     busy = busy || !deferred_.empty();
     if (!busy) {
       // Publish that we are about to sleep, then look once more: a sender either sees the flag
@@ -280,7 +283,15 @@ void Shard::Loop() {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (HasIncoming()) busy = true;
     }
-    SubmitAndWait(!busy);
+    if (busy && io_uring_sq_ready(&ring_) == 0 && polls_skipped_ < kPollsSkippedMax) {
+      // More work is queued here and nothing waits to be submitted: go round again without a
+      // system call. Every few rounds the ring is still asked for completions, so a long chain of
+      // deferred tasks cannot hold back I/O (with DEFER_TASKRUN they are posted only on entry).
+      ++polls_skipped_;
+    } else {
+      polls_skipped_ = 0;
+      SubmitAndWait(!busy);
+    }
     sleeping_.store(false, std::memory_order_relaxed);
     Reap();
   }
@@ -415,7 +426,9 @@ void Shard::Wake(Shard& target) {
     io_uring_sqe* sqe = GetSqe();
     io_uring_prep_msg_ring(sqe, target.ring_.ring_fd, 0, kWakeTag, 0);
     io_uring_sqe_set_data64(sqe, kIgnoreTag);
-    io_uring_submit(&ring_);
+    // Not submitted here: the loop submits it with everything else this round queued, one system
+    // call for all, before this shard next waits. The target's flag is already cleared, so later
+    // pushes this round add no more wakeups.
   } else {
     target.WakeViaEventfd();
   }

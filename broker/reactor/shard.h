@@ -224,6 +224,9 @@ class Shard {
   std::unique_ptr<WakeReader> wake_reader_;
 
   std::deque<Task> deferred_;
+  // Busy loop rounds in a row that skipped io_uring_enter (nothing to submit); see Loop().
+  static constexpr int kPollsSkippedMax = 8;
+  int polls_skipped_ = 0;
   TimerQueue timers_;
   TimeoutOp* armed_timeout_ = nullptr;
   int64_t armed_deadline_ns_ = 0;

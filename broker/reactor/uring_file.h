@@ -2,7 +2,10 @@
 //
 // UringFile's asynchronous calls (Write, Read, Datasync, Truncate) are submitted to the ring of the
 // shard that calls them and complete later, from that shard's loop, on that shard's thread; they
-// never block it. Short writes and short reads are resumed inside, as the seam promises. A File is
+// never wait for the disk. The exception is a small Write (64 KiB at most) while no other Write on
+// the file is in flight: it is a plain pwritev into the page cache, completing inline, because the
+// ring would hand a buffered write to a worker thread, which costs more than the copy (see
+// uring_file.cc). Short writes and short reads are resumed inside, as the seam promises. A File is
 // bound to the first shard that makes an asynchronous call on it; calling from another shard is a
 // programmer error. Called from a thread that runs no shard (start-up, tools), the calls fall back
 // to plain system calls and complete inline, like storage's PosixFile.
@@ -53,11 +56,17 @@ class UringFile final : public storage::File {
 
   // The calling shard, bound on first use; null off shard threads.
   Shard* ShardForCall();
+  // A small buffered write done with pwritev on the shard thread; `done` runs before it returns.
+  void WriteInline(uint64_t offset, absl::Span<const iovec> iov, size_t total,
+                   storage::IoCallback done);
 
   const int fd_;
   const std::string path_;
   uint64_t size_;
   Shard* shard_ = nullptr;
+  // Ring writes submitted and not yet completed. A small write goes inline only when this is 0:
+  // one queued in io-wq would hold the inode lock, and waiting for it would block the shard.
+  size_t writes_in_flight_ = 0;
 };
 
 class UringFileSystem final : public storage::FileSystem {

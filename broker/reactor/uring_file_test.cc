@@ -142,6 +142,52 @@ TEST_F(UringFileTest, ManyConcurrentWritesToDisjointRanges) {
   EXPECT_EQ(back, data);
 }
 
+TEST_F(UringFileTest, SmallWritesCompleteInlineUnlessAWriteIsInFlight) {
+  auto file = fs_.Open(dir_ + "/c", storage::OpenMode::kCreate);
+  ASSERT_TRUE(file.ok());
+  storage::File* f = file->get();
+  const std::string big = RandomBytes(2 << 20, 4);
+  const std::string small = RandomBytes(4096, 5);
+  iovec big_iov{const_cast<char*>(big.data()), big.size()};
+  iovec small_iov{const_cast<char*>(small.data()), small.size()};
+  bool small_alone_inline = false;
+  bool small_behind_big_inline = true;
+  std::string order;
+  OnShard([&](Shard&, std::function<void()> finish) {
+    bool returned = false;
+    // Alone, a small write is a pwritev: its callback runs before the call returns.
+    f->Write(0, absl::MakeConstSpan(&small_iov, 1), [&](absl::StatusOr<size_t> n) {
+      EXPECT_TRUE(n.ok());
+      small_alone_inline = !returned;
+    });
+    returned = true;
+    // Behind a large write still in the ring, it goes through the ring too.
+    f->Write(small.size(), absl::MakeConstSpan(&big_iov, 1), [&, finish](absl::StatusOr<size_t> n) {
+      EXPECT_TRUE(n.ok());
+      order += "b";
+      if (order.size() == 2) finish();
+    });
+    returned = false;
+    f->Write(small.size() + big.size(), absl::MakeConstSpan(&small_iov, 1),
+             [&, finish](absl::StatusOr<size_t> n) {
+               EXPECT_TRUE(n.ok());
+               small_behind_big_inline = !returned;
+               order += "s";
+               if (order.size() == 2) finish();
+             });
+    returned = true;
+  });
+  EXPECT_TRUE(small_alone_inline);
+  EXPECT_FALSE(small_behind_big_inline);
+  EXPECT_EQ(order.size(), 2u);
+  EXPECT_EQ(f->size(), 2 * small.size() + big.size());
+  std::string back(f->size(), '\0');
+  absl::StatusOr<size_t> got =
+      f->BlockingRead(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(back.data()), back.size()));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(back, small + big + small);
+}
+
 TEST_F(UringFileTest, ReadErrorIsReported) {
   // A directory opened read-write is refused at open; a descriptor without read permission fails at
   // read time. Use a write-only descriptor to provoke EBADF through the ring.
