@@ -25,9 +25,11 @@ std::string PeerHost(const sockaddr_storage& peer) {
   return std::string("/") + text;
 }
 
-// Requests a connection may have in progress at once. Clients pipeline a handful (librdkafka and
-// the Java client default to 5 per connection); past this bound the client is misbehaving.
-constexpr size_t kInFlightRequestsMax = 1024;
+// Requests a connection may have in progress at once. Clients pipeline a handful (the Java client
+// defaults to 5 per connection; librdkafka allows up to a million); past this bound the broker
+// stops reading from the socket until half of them are answered, so a fast pipeliner is slowed
+// down, not disconnected, and the memory a connection holds stays bounded.
+constexpr size_t kInFlightRequestsMax = 256;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -41,11 +43,13 @@ KafkaConnection::KafkaConnection(server::BrokerContext& broker, reactor::Connect
       idle_ms_max_(broker.config->GetLong("connections.max.idle.ms")),
       client_host_(PeerHost(connection.peer_address())) {
   state_->connection = &connection;
+  state_->owner = this;
   state_->last_activity_ms = NowMs();
   ArmIdleTimer();
 }
 
 KafkaConnection::~KafkaConnection() {
+  state_->owner = nullptr;
   if (idle_timer_) connection_.shard().Cancel(*idle_timer_);
 }
 
@@ -72,20 +76,25 @@ void KafkaConnection::ArmIdleTimer() {
 void KafkaConnection::OnData(reactor::Connection& connection, reactor::Buffer data) {
   state_->last_activity_ms = NowMs();
   assembler_.Append(std::move(data));
-  while (true) {
+  (void)connection;
+  DispatchReady();
+}
+
+void KafkaConnection::DispatchReady() {
+  while (state_->connection != nullptr) {
+    if (state_->in_flight >= kInFlightRequestsMax) {
+      state_->reading_held = true;
+      connection_.HoldReading();
+      return;
+    }
     absl::StatusOr<std::optional<reactor::Buffer>> frame = assembler_.Next();
     if (!frame.ok()) {
-      RB_LOG(WARNING) << "closing connection " << connection.id() << ": " << frame.status().message();
-      connection.Abort(frame.status());
+      RB_LOG(WARNING) << "closing connection " << connection_.id() << ": " << frame.status().message();
+      connection_.Abort(frame.status());
       return;
     }
     if (!frame->has_value()) return;
-    if (state_->in_flight >= kInFlightRequestsMax) {
-      connection.Abort(absl::ResourceExhaustedError("too many requests in flight"));
-      return;
-    }
     Dispatch(std::move(**frame));
-    if (state_->connection == nullptr) return;
   }
 }
 
@@ -94,6 +103,7 @@ void KafkaConnection::OnClose(reactor::Connection& connection, const absl::Statu
     RB_LOG(INFO) << "connection " << connection.id() << " closed: " << reason.message();
   }
   state_->connection = nullptr;
+  state_->owner = nullptr;
   state_->ready.clear();
   if (idle_timer_) {
     connection_.shard().Cancel(*idle_timer_);
@@ -105,6 +115,16 @@ void KafkaConnection::Deliver(const std::shared_ptr<State>& state, uint64_t seq,
                               std::vector<handlers::ResponsePart> parts) {
   state->in_flight--;
   if (state->connection == nullptr) return;
+  if (state->reading_held && state->in_flight <= kInFlightRequestsMax / 2) {
+    // Resumed from a task of its own: this may run inside a handler's Respond, and dispatching
+    // from here would re-enter it (and this loop) with the next request.
+    state->reading_held = false;
+    (void)state->connection->shard().Schedule(0, [state] {
+      if (state->owner == nullptr) return;
+      state->owner->DispatchReady();
+      if (!state->reading_held && state->connection != nullptr) state->connection->ReleaseReading();
+    });
+  }
   state->ready.emplace(seq, std::move(parts));
   while (!state->ready.empty() && state->ready.begin()->first == state->next_to_send) {
     for (handlers::ResponsePart& part : state->ready.begin()->second) {

@@ -39,8 +39,13 @@ class KafkaConnection final : public reactor::ConnectionHandler {
     std::map<uint64_t, std::vector<handlers::ResponsePart>> ready;
     size_t in_flight = 0;
     int64_t last_activity_ms = 0;
+    KafkaConnection* owner = nullptr;  // null once closed
+    bool reading_held = false;         // at kInFlightRequestsMax; released at half of it
   };
 
+  // Dispatches the complete frames the assembler holds, while fewer than kInFlightRequestsMax
+  // requests are in progress; at the bound it holds reading from the socket.
+  void DispatchReady();
   void Dispatch(reactor::Buffer frame);
   void ArmIdleTimer();
   static void Deliver(const std::shared_ptr<State>& state, uint64_t seq, std::vector<handlers::ResponsePart> parts);

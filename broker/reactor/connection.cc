@@ -53,7 +53,22 @@ void Connection::Start(std::unique_ptr<ConnectionHandler> handler) {
 // Receiving.
 
 bool Connection::WantRecv() const {
-  return state_ == State::kOpen && !paused_ && rearm_timer_ == 0;
+  return state_ == State::kOpen && !paused_ && !held_ && rearm_timer_ == 0;
+}
+
+void Connection::HoldReading() {
+  if (held_) return;
+  held_ = true;
+  if (recv_armed_ && !recv_cancel_sent_) {
+    shard_->CancelOp(&recv_op_);
+    recv_cancel_sent_ = true;
+  }
+}
+
+void Connection::ReleaseReading() {
+  if (!held_) return;
+  held_ = false;
+  ArmRecv();
 }
 
 void Connection::ArmRecv() {

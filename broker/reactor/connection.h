@@ -84,7 +84,12 @@ class Connection {
   void SendFile(FileRange range);
   // Bytes queued (buffers and file ranges) and not yet accepted by the kernel.
   size_t unsent_bytes() const { return unsent_bytes_; }
-  bool reading_paused() const { return paused_; }
+  bool reading_paused() const { return paused_ || held_; }
+  // The handler stops reading from the socket until ReleaseReading(), whatever the send backlog:
+  // it has as much of this peer's work in hand as it will take (Kafka mutes a channel the same
+  // way), so what the peer sends next waits in the kernel's socket buffer, not in our memory.
+  void HoldReading();
+  void ReleaseReading();
 
   void Close();
   void Abort(absl::Status reason);
@@ -142,7 +147,8 @@ class Connection {
   RecvOp recv_op_{this};
   bool recv_armed_ = false;
   bool recv_cancel_sent_ = false;
-  bool paused_ = false;
+  bool paused_ = false;  // by the send backlog
+  bool held_ = false;    // by the handler
   bool recv_seen_data_ = false;  // a multishot -EINVAL after data is not "unsupported"
   uint64_t rearm_timer_ = 0;     // pending retry after the buffer ring ran dry (ENOBUFS)
   Buffer recv_heap_;  // target of a non-buffer-ring recv while one is armed

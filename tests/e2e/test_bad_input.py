@@ -154,6 +154,26 @@ class BadInputTest(unittest.TestCase):
             rss_after = self.broker.rss_kib()
         self.assertLess(rss_after - rss_before, 256 * 1024, "broker memory grew by more than 256 MiB")
 
+    def test_deep_pipeline_is_slowed_down_not_dropped(self):
+        # librdkafka lets a producer pipeline up to a million requests on one connection. Far past
+        # the broker's bound on requests in progress, it must stop reading (as Kafka mutes a
+        # channel), then answer every request, in order, on the same connection.
+        producer = KafkaProducer(bootstrap_servers=self.broker.bootstrap, acks=1)
+        producer.send("bad-input-pipeline", b"one").get(timeout=15)
+        producer.close()
+        topic = b"bad-input-pipeline"
+        # Fetch v4 from the log end with min_bytes 1: each waits out its 100 ms max_wait.
+        body = (struct.pack(">iiiib", -1, 100, 1, 1 << 20, 0) + struct.pack(">ih", 1, len(topic)) + topic +
+                struct.pack(">iiqi", 1, 0, 1, 1 << 20))
+        count = 1500
+        with self.connect() as s:
+            s.sendall(b"".join(frame(1, 4, i, body) for i in range(count)))
+            for i in range(count):
+                response = read_response(s, timeout=30)
+                self.assertIsNotNone(response, f"connection closed or stalled after {i} responses")
+                self.assertEqual(struct.unpack(">i", response[:4])[0], i)
+        self.assert_still_serving()
+
     def test_many_half_open_connections(self):
         socks = [self.connect() for _ in range(200)]
         for s in socks[::2]:
