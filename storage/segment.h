@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -72,7 +73,7 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // A sealed segment is no longer scanned through its mapping (see VisitHeaders), so it drops it.
   void set_sealed(bool sealed) {
     sealed_ = sealed;
-    if (sealed) mapping_ = MappedRegion();
+    if (sealed) MappedRegion::ReleaseInBackground(std::move(mapping_));
   }
 
   // Whether a batch with this header still fits the indexes' relative encodings and capacity.

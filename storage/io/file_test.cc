@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstdio>
+#include <chrono>
+#include <thread>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -206,6 +210,23 @@ TEST(MappedRegionTest, SeesWrittenBytesAndWhatTheFileGainsLater) {
   EXPECT_EQ(region->data(), nullptr);
   EXPECT_EQ(moved.data()[0], 'a');
   EXPECT_FALSE(MappedRegion::Map(-1, 4096).ok());
+
+  // Released in the background: the region is empty at once, and the address range leaves
+  // /proc/self/maps soon after.
+  const auto address = reinterpret_cast<uintptr_t>(moved.data());
+  auto mapped = [address] {
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+      uintptr_t begin = 0, end = 0;
+      if (std::sscanf(line.c_str(), "%lx-%lx", &begin, &end) == 2 && begin <= address && address < end) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(mapped());
+  MappedRegion::ReleaseInBackground(std::move(moved));
+  EXPECT_EQ(moved.data(), nullptr);
+  for (int i = 0; i < 500 && mapped(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(mapped());
   std::filesystem::remove_all(tmpl);
 }
 

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include <system_error>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 
 namespace ringbroker::storage {
@@ -23,6 +26,16 @@ MappedRegion& MappedRegion::operator=(MappedRegion&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
+}
+
+void MappedRegion::ReleaseInBackground(MappedRegion region) {
+  if (region.data_ == nullptr) return;
+  try {
+    std::thread([r = std::move(region)]() mutable { r.Unmap(); }).detach();
+  } catch (const std::system_error&) {
+    // No thread to be had (a resource limit): the mapping, owned by the lambda that never ran,
+    // was unmapped here as the lambda was destroyed.
+  }
 }
 
 void MappedRegion::Unmap() {
