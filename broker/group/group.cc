@@ -1,6 +1,7 @@
 #include "broker/group/group.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace ringbroker::group {
 
@@ -13,6 +14,20 @@ std::string_view GroupStateName(GroupState state) {
     case GroupState::kDead: return "Dead";
   }
   return "Dead";
+}
+
+void Member::FailParked(ErrorCode error) {
+  if (awaiting_join) {
+    JoinResult r;
+    r.error = error;
+    r.member_id = id;
+    std::exchange(awaiting_join, nullptr)(std::move(r));
+  }
+  if (awaiting_sync) {
+    SyncResult r;
+    r.error = error;
+    std::exchange(awaiting_sync, nullptr)(std::move(r));
+  }
 }
 
 std::string Member::MetadataFor(std::string_view protocol) const {

@@ -77,6 +77,9 @@ struct Member {
 
   // The metadata this member sent for `protocol` (empty when it did not list it).
   std::string MetadataFor(std::string_view protocol) const;
+  // Answers its parked join and sync, if any, with `error` (the member is fenced, removed, or
+  // the coordinator is going away).
+  void FailParked(ErrorCode error);
 };
 
 struct OffsetKey {

@@ -361,17 +361,7 @@ void GroupCoordinator::DoJoin(Group& group, JoinRequest request, JoinCallback do
         const std::string old_id = it->second;
         auto node = group.members.extract(old_id);
         Member& old = node.mapped();
-        if (old.awaiting_join) {
-          JoinResult fenced;
-          fenced.error = ErrorCode::kFencedInstanceId;
-          fenced.member_id = old_id;
-          std::exchange(old.awaiting_join, nullptr)(std::move(fenced));
-        }
-        if (old.awaiting_sync) {
-          SyncResult fenced;
-          fenced.error = ErrorCode::kFencedInstanceId;
-          std::exchange(old.awaiting_sync, nullptr)(std::move(fenced));
-        }
+        old.FailParked(ErrorCode::kFencedInstanceId);
         node.key() = new_id;
         old.id = new_id;
         old.protocols = request.protocols;
@@ -597,17 +587,7 @@ void GroupCoordinator::RemoveMember(Group& group, const std::string& member_id) 
   auto it = group.members.find(member_id);
   if (it == group.members.end()) return;
   Member& m = it->second;
-  if (m.awaiting_join) {
-    JoinResult r;
-    r.error = ErrorCode::kUnknownMemberId;
-    r.member_id = member_id;
-    std::exchange(m.awaiting_join, nullptr)(std::move(r));
-  }
-  if (m.awaiting_sync) {
-    SyncResult r;
-    r.error = ErrorCode::kUnknownMemberId;
-    std::exchange(m.awaiting_sync, nullptr)(std::move(r));
-  }
+  m.FailParked(ErrorCode::kUnknownMemberId);
   if (m.instance_id) {
     auto s = group.static_members.find(*m.instance_id);
     if (s != group.static_members.end() && s->second == member_id) group.static_members.erase(s);
@@ -1172,19 +1152,7 @@ void GroupCoordinator::Shutdown() {
   }
   for (auto& [id, g] : groups_) {
     ++g->rebalance_epoch;
-    for (auto& [mid, m] : g->members) {
-      if (m.awaiting_join) {
-        JoinResult r;
-        r.error = ErrorCode::kNotCoordinator;
-        r.member_id = mid;
-        std::exchange(m.awaiting_join, nullptr)(std::move(r));
-      }
-      if (m.awaiting_sync) {
-        SyncResult r;
-        r.error = ErrorCode::kNotCoordinator;
-        std::exchange(m.awaiting_sync, nullptr)(std::move(r));
-      }
-    }
+    for (auto& [mid, m] : g->members) m.FailParked(ErrorCode::kNotCoordinator);
   }
 }
 
