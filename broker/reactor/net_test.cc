@@ -490,6 +490,83 @@ void FileRangeIsSentByteExact(uint32_t disabled_features) {
   close(file_fd);
 }
 
+// Answers any request with many small file ranges, each between two buffers, as a fetch response
+// of many partitions is laid out; the last range runs past the end of the file.
+class ManyRangesHandler : public ConnectionHandler {
+ public:
+  static constexpr int kRanges = 150;  // more than one sendmsg's worth of iovecs
+  static uint64_t Offset(int i) { return uint64_t(i) * 7919; }
+  static uint64_t Length(int i) { return 1 + uint64_t(i) * 131 % 5000; }
+
+  ManyRangesHandler(int file_fd, Stats* stats) : file_fd_(file_fd), stats_(stats) {}
+  void OnData(Connection& c, Buffer) override {
+    if (answered_) return;
+    answered_ = true;
+    for (int i = 0; i < kRanges; ++i) {
+      c.Send(Buffer::CopyOf("<" + std::to_string(i) + ">"));
+      c.SendFile(FileRange{file_fd_, Offset(i), Length(i), nullptr});
+    }
+    c.Send(Buffer::CopyOf("END"));
+    c.SendFile(FileRange{file_fd_, kFileBytes - 10, 20, nullptr});
+    c.Close();
+  }
+  void OnClose(Connection&, const absl::Status& reason) override { stats_->NoteClose(reason); }
+  static constexpr uint64_t kFileBytes = 2 << 20;
+
+ private:
+  int file_fd_;
+  Stats* stats_;
+  bool answered_ = false;
+};
+
+void ManySmallRangesAreSentInOrder(uint32_t disabled_features) {
+  ReactorOptions options = SmallOptions(1);
+  options.disabled_features = disabled_features;
+  Stats stats;
+  auto reactor = Reactor::Start(options);
+  ASSERT_TRUE(reactor.ok());
+  char path[] = "/tmp/reactor_net_testXXXXXX";
+  int file_fd = mkstemp(path);
+  ASSERT_GE(file_fd, 0);
+  unlink(path);
+  const std::string contents = RandomBytes(ManyRangesHandler::kFileBytes, 5);
+  ASSERT_TRUE(WriteFile(file_fd, contents));
+  absl::StatusOr<uint16_t> port =
+      (*reactor)->Listen("127.0.0.1", 0, [&](Connection&) -> std::unique_ptr<ConnectionHandler> {
+        return std::make_unique<ManyRangesHandler>(file_fd, &stats);
+      });
+  ASSERT_TRUE(port.ok());
+  std::string expected;
+  for (int i = 0; i < ManyRangesHandler::kRanges; ++i) {
+    expected += "<" + std::to_string(i) + ">";
+    expected += contents.substr(ManyRangesHandler::Offset(i), ManyRangesHandler::Length(i));
+  }
+  expected += "END";
+  int fd = Connect(*port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(WriteAll(fd, "go", 2));
+  std::string got = ReadToEnd(fd);
+  close(fd);
+  // Every range in order, then the tail range's 10 bytes at most before the connection is aborted.
+  ASSERT_GE(got.size(), expected.size());
+  EXPECT_TRUE(got.substr(0, expected.size()) == expected);
+  EXPECT_LE(got.size(), expected.size() + 10);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stats.closed.load() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  {
+    absl::MutexLock lock(&stats.mu);
+    ASSERT_EQ(stats.reasons.size(), 1u);
+    EXPECT_EQ(stats.reasons.back().code(), absl::StatusCode::kOutOfRange) << stats.reasons.back();
+  }
+  reactor->reset();
+  close(file_fd);
+}
+
+TEST(NetTest, ManySmallFileRangesAreSentInOrder) { ManySmallRangesAreSentInOrder(0); }
+TEST(NetTest, ManySmallFileRangesWithoutSplice) { ManySmallRangesAreSentInOrder(kFeatureSplice); }
+
 TEST(NetTest, FileRangeIsSplicedByteExact) { FileRangeIsSentByteExact(0); }
 TEST(NetTest, FileRangeWithoutSpliceIsReadAndSent) { FileRangeIsSentByteExact(kFeatureSplice); }
 
