@@ -436,18 +436,38 @@ bool WriteFile(int fd, const std::string& bytes) {
   return true;
 }
 
+// An unlinked temporary file holding `contents`, or -1.
+int TempFileWith(const std::string& contents) {
+  char path[] = "/tmp/reactor_net_testXXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  unlink(path);
+  if (!WriteFile(fd, contents)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Waits up to 10 s for `count` connections to have closed; their reasons, in order.
+std::vector<absl::Status> WaitForCloses(Stats& stats, int count) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stats.closed.load() < count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  absl::MutexLock lock(&stats.mu);
+  return stats.reasons;
+}
+
 void FileRangeIsSentByteExact(uint32_t disabled_features) {
   ReactorOptions options = SmallOptions(1);
   options.disabled_features = disabled_features;
   Stats stats;  // outlives the reactor, whose shards report into it
   auto reactor = Reactor::Start(options);
   ASSERT_TRUE(reactor.ok());
-  char path[] = "/tmp/reactor_net_testXXXXXX";
-  int file_fd = mkstemp(path);
-  ASSERT_GE(file_fd, 0);
-  unlink(path);
   const std::string contents = RandomBytes(5 << 20, 3);
-  ASSERT_TRUE(WriteFile(file_fd, contents));
+  int file_fd = TempFileWith(contents);
+  ASSERT_GE(file_fd, 0);
   absl::StatusOr<uint16_t> port =
       (*reactor)->Listen("127.0.0.1", 0, [&](Connection&) -> std::unique_ptr<ConnectionHandler> {
         return std::make_unique<FileHandler>(file_fd, &stats);
@@ -477,15 +497,9 @@ void FileRangeIsSentByteExact(uint32_t disabled_features) {
   std::string got = ReadToEnd(fd);
   close(fd);
   EXPECT_LT(got.size(), size_t{1000 + 8});
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (stats.closed.load() < 5 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  {
-    absl::MutexLock lock(&stats.mu);
-    ASSERT_EQ(stats.reasons.size(), 5u);
-    EXPECT_EQ(stats.reasons.back().code(), absl::StatusCode::kOutOfRange) << stats.reasons.back();
-  }
+  std::vector<absl::Status> reasons = WaitForCloses(stats, 5);
+  ASSERT_EQ(reasons.size(), 5u);
+  EXPECT_EQ(reasons.back().code(), absl::StatusCode::kOutOfRange) << reasons.back();
   reactor->reset();
   close(file_fd);
 }
@@ -525,12 +539,9 @@ void ManySmallRangesAreSentInOrder(uint32_t disabled_features) {
   Stats stats;
   auto reactor = Reactor::Start(options);
   ASSERT_TRUE(reactor.ok());
-  char path[] = "/tmp/reactor_net_testXXXXXX";
-  int file_fd = mkstemp(path);
-  ASSERT_GE(file_fd, 0);
-  unlink(path);
   const std::string contents = RandomBytes(ManyRangesHandler::kFileBytes, 5);
-  ASSERT_TRUE(WriteFile(file_fd, contents));
+  int file_fd = TempFileWith(contents);
+  ASSERT_GE(file_fd, 0);
   absl::StatusOr<uint16_t> port =
       (*reactor)->Listen("127.0.0.1", 0, [&](Connection&) -> std::unique_ptr<ConnectionHandler> {
         return std::make_unique<ManyRangesHandler>(file_fd, &stats);
@@ -551,15 +562,9 @@ void ManySmallRangesAreSentInOrder(uint32_t disabled_features) {
   ASSERT_GE(got.size(), expected.size());
   EXPECT_TRUE(got.substr(0, expected.size()) == expected);
   EXPECT_LE(got.size(), expected.size() + 10);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (stats.closed.load() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  {
-    absl::MutexLock lock(&stats.mu);
-    ASSERT_EQ(stats.reasons.size(), 1u);
-    EXPECT_EQ(stats.reasons.back().code(), absl::StatusCode::kOutOfRange) << stats.reasons.back();
-  }
+  std::vector<absl::Status> reasons = WaitForCloses(stats, 1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons.back().code(), absl::StatusCode::kOutOfRange) << reasons.back();
   reactor->reset();
   close(file_fd);
 }
