@@ -95,6 +95,67 @@ TEST(LogTest, ReadStopsAtMaxOffsetAndOutOfRangeIsAnError) {
   EXPECT_EQ(h.Read(5, 100).status().code(), absl::StatusCode::kOutOfRange);
 }
 
+TEST(LogTest, ReadsAtTheTailFindTheirBatchesWithoutReadingTheFile) {
+  // The segment remembers the headers of its last batches: a consumer that keeps up is served
+  // without a header read. While reads fail, only lookups that read nothing succeed; the slices
+  // they return are checked once reads work again.
+  LogHarness h;
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(1 + i % 3, 50, h.now_ms)).ok());
+  const int64_t end = h.log().log_end_offset();
+  std::vector<std::pair<int64_t, ReadResult>> reads;
+  h.fs.InjectFault(MemoryFileSystem::Op::kRead, ".log", absl::DataLossError("EIO"), 1 << 20);
+  for (int64_t offset = end - 20; offset < end; ++offset) {
+    auto read = h.Read(offset, 1 << 20);
+    ASSERT_TRUE(read.ok()) << "offset " << offset << ": " << read.status();
+    EXPECT_EQ(read->next_offset, end);
+    reads.emplace_back(offset, *read);
+  }
+  auto capped = h.Read(end - 10, 1 << 20, end - 5);  // bounded by offset
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  auto one_batch = h.Read(end - 10, 1);  // bounded by bytes: the first batch comes whole
+  ASSERT_TRUE(one_batch.ok()) << one_batch.status();
+  // The first batches are not among the recent ones: finding them reads the file.
+  EXPECT_EQ(h.Read(0, 1 << 20).status().code(), absl::StatusCode::kDataLoss);
+  h.fs.ClearFaults();
+
+  for (const auto& [offset, read] : reads) {
+    std::vector<BatchInfo> got = LogHarness::Batches(read.slice);
+    ASSERT_FALSE(got.empty());
+    EXPECT_LE(got.front().base_offset, offset);
+    EXPECT_GE(got.front().last_offset, offset);
+    EXPECT_EQ(read.first_offset, got.front().base_offset);
+    EXPECT_EQ(got.back().last_offset, end - 1);
+  }
+  std::vector<BatchInfo> got = LogHarness::Batches(capped->slice);
+  ASSERT_FALSE(got.empty());
+  EXPECT_LT(got.back().last_offset, end - 5);
+  EXPECT_EQ(capped->next_offset, got.back().last_offset + 1);
+  got = LogHarness::Batches(one_batch->slice);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(one_batch->next_offset, got[0].last_offset + 1);
+  auto first = h.Read(0, 1 << 20);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(LogHarness::Batches(first->slice).front().base_offset, 0);
+
+  // After a cut among the recent batches, lookups see only what remains, then the new appends.
+  ASSERT_TRUE(h.Truncate(end - 5).ok());
+  const int64_t cut_end = h.log().log_end_offset();
+  ASSERT_LE(cut_end, end - 5);
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(4, 70, h.now_ms)).ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kRead, ".log", absl::DataLossError("EIO"), 1 << 20);
+  auto tail = h.Read(cut_end - 1, 1 << 20);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  h.fs.ClearFaults();
+  got = LogHarness::Batches(tail->slice);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_LE(got[0].base_offset, cut_end - 1);
+  EXPECT_EQ(got[0].last_offset, cut_end - 1);
+  EXPECT_EQ(got[1].base_offset, cut_end);
+  EXPECT_EQ(got[1].last_offset, cut_end + 3);
+  EXPECT_EQ(tail->next_offset, cut_end + 4);
+}
+
 TEST(LogTest, RollsOnSegmentBytesAndReadsAcrossSegments) {
   LogHarness h(SmallSegments());
   ASSERT_TRUE(h.Open().ok());

@@ -148,6 +148,7 @@ void Segment::IndexBatch(const BatchHeader& header, uint64_t position) {
 uint64_t Segment::Reserve(const BatchHeader& header) {
   uint64_t position = size_;
   IndexBatch(header, position);
+  recent_.Add(header, position);
   return position;
 }
 
@@ -158,7 +159,9 @@ void Segment::MarkReadable(uint64_t end_position, int64_t next_offset) {
 
 uint64_t Segment::ScanStart(int64_t offset) const {
   auto entry = offset_index_.LookupOffset(offset);
-  return entry ? entry->position : 0;
+  uint64_t position = entry ? entry->position : 0;
+  if (auto recent = recent_.PositionAtOrBefore(offset)) position = std::max(position, *recent);
+  return position;
 }
 
 void Segment::BeginTruncate() {
@@ -168,6 +171,7 @@ void Segment::BeginTruncate() {
 
 void Segment::TruncateTo(uint64_t position, int64_t next_offset, int64_t max_timestamp) {
   truncating_ = false;
+  recent_.DropFrom(position);
   offset_index_.TruncateFromOffset(next_offset);
   time_index_.TruncateFromOffset(next_offset);
   size_ = readable_size_ = position;
@@ -425,6 +429,20 @@ const uint8_t* Segment::MappedUpTo(uint64_t limit) {
 
 void Segment::VisitHeaders(uint64_t position, uint64_t limit, HeaderVisitor visit,
                            absl::AnyInvocable<void(absl::StatusOr<uint64_t>)> done) {
+  if (auto first = recent_.IndexOf(position)) {
+    // `visit` or `done` may drop the log's reference to this segment: keep it alive until both ran.
+    std::shared_ptr<Segment> self = shared_from_this();
+    for (size_t i = *first; i < recent_.size(); ++i) {
+      const RecentBatches::Entry& entry = recent_.at(i);
+      if (entry.position + layout::kHeaderSize > limit ||
+          entry.position + entry.header.total_size() > limit || !visit(entry.header, entry.position)) {
+        return done(entry.position);
+      }
+      position = entry.position + entry.header.total_size();
+    }
+    // Past the newest batch reserved: nothing more can lie within `limit` (<= size()).
+    if (position + layout::kHeaderSize > limit) return done(position);
+  }
   if (const uint8_t* bytes = MappedUpTo(limit)) {
     // `visit` or `done` may drop the log's reference to this segment: keep it alive until both ran.
     std::shared_ptr<Segment> self = shared_from_this();

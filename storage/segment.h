@@ -19,6 +19,7 @@
 #include "storage/io/file.h"
 #include "storage/io/mapped_region.h"
 #include "storage/log_config.h"
+#include "storage/recent_batches.h"
 
 namespace ringbroker::storage {
 
@@ -70,10 +71,14 @@ class Segment : public std::enable_shared_from_this<Segment> {
   int64_t TimeWaitedForRoll(int64_t now_ms, int64_t batch_timestamp_ms) const;
   int64_t created_ms() const { return created_ms_; }
   bool sealed() const { return sealed_; }
-  // A sealed segment is no longer scanned through its mapping (see VisitHeaders), so it drops it.
+  // A sealed segment is no longer scanned through its mapping nor read at its tail (see
+  // VisitHeaders), so it drops both.
   void set_sealed(bool sealed) {
     sealed_ = sealed;
-    if (sealed) MappedRegion::ReleaseInBackground(std::move(mapping_));
+    if (sealed) {
+      MappedRegion::ReleaseInBackground(std::move(mapping_));
+      recent_.Clear();
+    }
   }
 
   // Whether a batch with this header still fits the indexes' relative encodings and capacity.
@@ -86,7 +91,8 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // The writes up to `end_position` completed, ending at offset `next_offset`.
   void MarkReadable(uint64_t end_position, int64_t next_offset);
 
-  // A position at or before the batch holding `offset`, from the offset index.
+  // A position at or before the batch holding `offset`: the closest of the offset index's entry and
+  // the recent batches' (see VisitHeaders).
   uint64_t ScanStart(int64_t offset) const;
   const OffsetIndex& offset_index() const { return offset_index_; }
   const TimeIndex& time_index() const { return time_index_; }
@@ -96,7 +102,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // DataLoss for a header that cannot be read or parsed. Asynchronous: the segment is kept alive
   // until `done` has run.
   //
-  // An unsealed segment (the active one, or one rolled and not yet sealed) whose file has a
+  // The last batches reserved are remembered with their headers (RecentBatches): a visit that
+  // starts at one of them reads nothing, and `visit` and `done` run before the call returns.
+  //
+  // Otherwise, an unsealed segment (the active one, or one rolled and not yet sealed) whose file has a
   // descriptor is scanned through a read-only mapping of its file when the visit stays within
   // readable_size(): no system call, `visit` and `done` run before the call returns. Its pages
   // were written moments ago, so they are in the page cache; were one evicted, the page fault
@@ -154,6 +163,11 @@ class Segment : public std::enable_shared_from_this<Segment> {
   MappedRegion mapping_;
   bool truncating_ = false;
   bool map_failed_ = false;  // mmap refused once (address space, limits): use the file seam
+
+  // Headers of the last batches reserved (see VisitHeaders). 64 covers an index interval of small
+  // batches, so a lookup from the index entry before a recent offset starts among them too.
+  static constexpr size_t kRecentBatches = 64;
+  RecentBatches recent_{kRecentBatches};
 };
 
 }  // namespace ringbroker::storage
