@@ -4,8 +4,13 @@
 // sessions (KIP-227) on the connection's shard.
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "broker/handlers/registry.h"
@@ -76,6 +81,8 @@ struct FetchState : std::enable_shared_from_this<FetchState> {
   std::optional<reactor::TimerId> timer;
 
   void ReadAll();
+  // The targets still to be read, grouped by the shard that owns their partition.
+  std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> TargetsByOwner();
   void OnReadsDone();
   void Park();
   void Finish();
@@ -84,8 +91,10 @@ struct FetchState : std::enable_shared_from_this<FetchState> {
   std::map<size_t, const storage::ReadSlice*> spliced;
 };
 
+// Reads one partition on its owner shard. `completer` is shared by the partitions of one owner:
+// the fetch hears back once the last of their reads let go of it.
 void ReadOne(server::BrokerContext* broker, uint32_t owner, PartitionTarget* target, int32_t bytes_max,
-             reactor::Completer completer) {
+             std::shared_ptr<reactor::Completer> completer) {
   absl::StatusOr<server::Partition*> found = broker->shards[owner]->partitions.Get(target->topic, target->partition);
   PartitionRead& out = target->read;
   if (!found.ok()) {
@@ -119,34 +128,47 @@ void FetchState::ReadAll() {
     c.shard.Cancel(*timer);
     timer.reset();
   }
-  const uint32_t shard_count = c.broker.shard_count;
   const int32_t max_bytes = c.version() >= 3 ? request.max_bytes : INT32_MAX;
-  pending = 1;
   for (PartitionTarget& t : targets) {
     t.read = PartitionRead{};
-    if (t.preset_error != ErrorCode::kNone) {
-      t.read.error = t.preset_error;
-      continue;
-    }
-    const uint32_t owner = server::OwnerShard(t.topic, t.partition, shard_count);
-    const int32_t bytes_max = std::min(t.max_bytes, max_bytes);
+    if (t.preset_error != ErrorCode::kNone) t.read.error = t.preset_error;
+  }
+  // One cross-shard message per owner shard, not per partition: a fetch of 64 partitions that one
+  // shard owns costs one submission, and it runs again after every append that wakes it.
+  pending = 1;
+  server::BrokerContext* broker = &c.broker;
+  for (auto& [owner, group] : TargetsByOwner()) {
     pending++;
-    server::BrokerContext* broker = &c.broker;
-    PartitionTarget* target = &t;
     absl::Status s = c.shard.SubmitAsync(
         owner,
-        [broker, owner, target, bytes_max](reactor::Completer completer) {
-          ReadOne(broker, owner, target, bytes_max, std::move(completer));
+        [broker, owner, group, max_bytes](reactor::Completer completer) {
+          auto shared = std::make_shared<reactor::Completer>(std::move(completer));
+          for (PartitionTarget* target : group) {
+            ReadOne(broker, owner, target, std::min(target->max_bytes, max_bytes), shared);
+          }
         },
         [self = shared_from_this()] {
           if (--self->pending == 0) self->OnReadsDone();
         });
     if (!s.ok()) {
-      t.read.error = ErrorCode::kRequestTimedOut;
+      for (PartitionTarget* target : group) target->read.error = ErrorCode::kRequestTimedOut;
       pending--;
     }
   }
   if (--pending == 0) OnReadsDone();
+}
+
+std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> FetchState::TargetsByOwner() {
+  const uint32_t shard_count = ctx->broker.shard_count;
+  std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> groups;
+  for (PartitionTarget& t : targets) {
+    if (t.preset_error != ErrorCode::kNone) continue;
+    const uint32_t owner = server::OwnerShard(t.topic, t.partition, shard_count);
+    auto it = std::find_if(groups.begin(), groups.end(), [owner](const auto& g) { return g.first == owner; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {owner, {}});
+    it->second.push_back(&t);
+  }
+  return groups;
 }
 
 void FetchState::OnReadsDone() {
@@ -176,23 +198,23 @@ void FetchState::Park() {
       if (!self->responded && self->parked == fired) self->ReadAll();
     }
   };
-  for (PartitionTarget& t : targets) {
-    if (t.preset_error != ErrorCode::kNone) continue;
-    const uint32_t owner = server::OwnerShard(t.topic, t.partition, c.broker.shard_count);
-    server::BrokerContext* broker = &c.broker;
+  // Runs on the partition's shard; must only hop to the fetch's shard.
+  std::function<void()> wake = [origin, wake_here] {
+    reactor::Shard* here = reactor::Shard::Current();
+    if (here != nullptr) (void)here->SubmitTo(origin, wake_here, [] {});
+  };
+  server::BrokerContext* broker = &c.broker;
+  for (auto& [owner, group] : TargetsByOwner()) {
+    std::vector<std::pair<std::string, int32_t>> partitions;
+    partitions.reserve(group.size());
+    for (const PartitionTarget* target : group) partitions.emplace_back(target->topic, target->partition);
     (void)c.shard.SubmitTo(
         owner,
-        [broker, owner, topic = t.topic, partition = t.partition, fired = parked, origin, wake_here]() {
-          absl::StatusOr<server::Partition*> p = broker->shards[owner]->partitions.Get(topic, partition);
-          if (!p.ok()) return;
-          (*p)->AddWaiter(server::AppendWaiter{
-              .fired = fired,
-              .wake =
-                  [origin, wake_here] {
-                    reactor::Shard* here = reactor::Shard::Current();
-                    if (here != nullptr) (void)here->SubmitTo(origin, wake_here, [] {});
-                  },
-          });
+        [broker, owner, partitions = std::move(partitions), fired = parked, wake]() {
+          for (const auto& [topic, partition] : partitions) {
+            absl::StatusOr<server::Partition*> p = broker->shards[owner]->partitions.Get(topic, partition);
+            if (p.ok()) (*p)->AddWaiter(server::AppendWaiter{.fired = fired, .wake = wake});
+          }
         },
         [] {});
   }
