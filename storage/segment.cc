@@ -158,10 +158,11 @@ void Segment::MarkReadable(uint64_t end_position, int64_t next_offset) {
 }
 
 uint64_t Segment::ScanStart(int64_t offset) const {
+  // The recent batches are the segment's last ones, end to end: the one they give is the batch
+  // holding `offset`, never behind the index's entry, so the index is searched only without it.
+  if (auto recent = recent_.PositionAtOrBefore(offset)) return *recent;
   auto entry = offset_index_.LookupOffset(offset);
-  uint64_t position = entry ? entry->position : 0;
-  if (auto recent = recent_.PositionAtOrBefore(offset)) position = std::max(position, *recent);
-  return position;
+  return entry ? entry->position : 0;
 }
 
 void Segment::BeginTruncate() {
