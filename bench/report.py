@@ -293,6 +293,17 @@ def evaluate_targets(cells, limits):
 
 # ---- Formatting -----------------------------------------------------------------------------------
 
+def cpu_split(result):
+    """Broker, load tool, everything else and idle as shares of the machine's CPU time, or None."""
+    if not result:
+        return None
+    total, busy = result.get("machine_total_cpu_seconds"), result.get("machine_busy_cpu_seconds")
+    broker, load = result.get("broker_cpu_seconds"), result.get("load_cpu_seconds")
+    if not total or busy is None or broker is None or load is None:
+        return None
+    return (broker / total, load / total, (busy - broker - load) / total, (total - busy) / total)
+
+
 def fmt_rate(bps):
     return "—" if bps is None else f"{bps / MB:,.1f} MB/s"
 
@@ -445,17 +456,19 @@ def markdown(doc, base_name):
 
     add("## Consume from the page cache")
     add("")
-    add("| smp | partitions | messages | msgs/s | MB/s | vs loopback TCP | vs loopback sendfile | broker CPU-s/GB |")
-    add("|---|---|---|---|---|---|---|---|")
+    add("| smp | partitions | consumers | messages | msgs/s | MB/s | vs loopback TCP | vs loopback sendfile | "
+        "broker CPU-s/GB |")
+    add("|---|---|---|---|---|---|---|---|---|")
     for c in cells:
         if c["mode"] != "consume":
             continue
         r = c["result"]
         if not r:
-            add(f"| {c['smp']} | {c['partitions']} | failed (exit {c['exit_status']}) ||||||")
+            add(f"| {c['smp']} | {c['partitions']} | — | failed (exit {c['exit_status']}) ||||||")
             continue
         b = bytes_per_sec(r)
-        add(f"| {c['smp']} | {c['partitions']} | {r['messages']:,} | {fmt_num(r['msgs_per_sec'], 0)} | "
+        consumers = (r.get("settings") or {}).get("consumers", "—")
+        add(f"| {c['smp']} | {c['partitions']} | {consumers} | {r['messages']:,} | {fmt_num(r['msgs_per_sec'], 0)} | "
             f"{fmt_num(b / MB)} | {fmt_ratio(ratio(b, limits['loopback_tcp_bytes_per_sec']))} | "
             f"{fmt_ratio(ratio(b, limits['loopback_tcp_sendfile_bytes_per_sec']))} | "
             f"{fmt_num(r.get('broker_cpu_s_per_gb'), 3)} |")
@@ -485,6 +498,21 @@ def markdown(doc, base_name):
             f"{fmt_us(p.get('p50'))} | {fmt_us(p.get('p99'))} | {fmt_us(p.get('p999'))} | {fmt_us(p.get('max'))} | "
             f"{fmt_us(e.get('p50'))} | {fmt_us(e.get('p99'))} | {fmt_us(e.get('p999'))} | {fmt_us(e.get('max'))} | "
             f"{r.get('consumed_messages', '—'):,} |")
+    add("")
+
+    add("## Who used the CPU in each cell")
+    add("")
+    add("Shares of the whole machine (all CPUs) over each cell's measured window: the broker and the load tool "
+        "from their own /proc/<pid>/stat, the machine from /proc/stat; everything else is mostly kernel "
+        "threads (page-cache writeback, softirq). Process and machine times are counted by different clocks, "
+        "so a share can be off by a few percent (everything else may read slightly below zero).")
+    add("")
+    add("| smp | cell | broker | load tool | everything else | idle |")
+    add("|---|---|---|---|---|---|")
+    for c in cells:
+        row = cpu_split(c["result"])
+        if row:
+            add(f"| {c['smp']} | `{c['name']}` | " + " | ".join(f"{share:.0%}" for share in row) + " |")
     add("")
 
     failed = [c for c in cells if c["exit_status"] != 0 or not c["result"]]

@@ -230,6 +230,32 @@ std::optional<double> ProcessCpuSeconds(pid_t pid) {
   return static_cast<double>(utime_ticks + stime_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// The whole machine's CPU time from the first line of /proc/stat (all CPUs, in clock ticks): busy is
+// everything but idle and iowait, total includes them. Beside the broker's and the load tool's own
+// time it shows who else ran (writeback, softirq threads) and whether any core was left idle.
+struct MachineCpu {
+  double busy_seconds = 0;
+  double total_seconds = 0;
+};
+
+std::optional<MachineCpu> ReadMachineCpu() {
+  std::ifstream file("/proc/stat");
+  std::string label;
+  if (!(file >> label) || label != "cpu") return std::nullopt;
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  uint64_t ticks[8] = {};
+  for (uint64_t& value : ticks) {
+    if (!(file >> value)) return std::nullopt;
+  }
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  MachineCpu cpu;
+  for (int i = 0; i < 8; ++i) {
+    cpu.total_seconds += static_cast<double>(ticks[i]) / tick;
+    if (i != 3 && i != 4) cpu.busy_seconds += static_cast<double>(ticks[i]) / tick;
+  }
+  return cpu;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // librdkafka configuration
 
@@ -717,6 +743,8 @@ struct Summary {
   uint64_t consumed_messages = 0;   // e2e only
   uint64_t consumed_bytes = 0;      // e2e only
   std::optional<double> broker_cpu_seconds;
+  std::optional<double> load_cpu_seconds;       // this process, every thread
+  std::optional<MachineCpu> machine_cpu;        // all CPUs over the same window
   std::vector<std::string> error_samples;
 };
 
@@ -844,6 +872,12 @@ std::string ToJson(const Settings& settings, const TopicLayout& layout, const Su
   } else {
     json.Null();
   }
+  json.Key("load_cpu_seconds");
+  if (summary.load_cpu_seconds) json.Number(*summary.load_cpu_seconds); else json.Null();
+  json.Key("machine_busy_cpu_seconds");
+  if (summary.machine_cpu) json.Number(summary.machine_cpu->busy_seconds); else json.Null();
+  json.Key("machine_total_cpu_seconds");
+  if (summary.machine_cpu) json.Number(summary.machine_cpu->total_seconds); else json.Null();
   json.Key("errors").Integer(summary.errors);
   json.Key("latency_histogram_us");
   WriteHistogram(json, summary.latency_ns);
@@ -894,6 +928,15 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
     std::printf("  broker CPU: %.3f s, %.3f CPU-s per GB (GB = 10^9 payload bytes)\n", *summary.broker_cpu_seconds,
                 summary.bytes > 0 ? *summary.broker_cpu_seconds / (static_cast<double>(summary.bytes) / 1e9) : NAN);
   }
+  if (summary.machine_cpu && summary.load_cpu_seconds) {
+    const MachineCpu& machine = *summary.machine_cpu;
+    const double broker = summary.broker_cpu_seconds.value_or(0);
+    std::printf("  machine CPU: %.2f s busy of %.2f s (%.0f%%): ", machine.busy_seconds, machine.total_seconds,
+                machine.total_seconds > 0 ? 100 * machine.busy_seconds / machine.total_seconds : 0.0);
+    if (summary.broker_cpu_seconds) std::printf("broker %.2f s, ", broker);
+    std::printf("load tool %.2f s, everything else %.2f s\n", *summary.load_cpu_seconds,
+                machine.busy_seconds - broker - *summary.load_cpu_seconds);
+  }
   std::printf("  errors: %" PRIu64 "\n", summary.errors);
 }
 
@@ -932,6 +975,8 @@ int Main(int argc, char** argv) {
 
   const std::optional<double> cpu_before = settings.broker_pid ? ProcessCpuSeconds(*settings.broker_pid) : std::nullopt;
   if (settings.broker_pid && !cpu_before) Die("cannot read /proc/" + std::to_string(*settings.broker_pid) + "/stat");
+  const std::optional<double> load_cpu_before = ProcessCpuSeconds(getpid());
+  const std::optional<MachineCpu> machine_before = ReadMachineCpu();
   const uint64_t start_ns = MonotonicNanos();
   run.start_ns = start_ns;
   run.go.count_down();
@@ -948,6 +993,8 @@ int Main(int argc, char** argv) {
   }
   run.finished.wait();
   const std::optional<double> cpu_after = settings.broker_pid ? ProcessCpuSeconds(*settings.broker_pid) : std::nullopt;
+  const std::optional<double> load_cpu_after = ProcessCpuSeconds(getpid());
+  const std::optional<MachineCpu> machine_after = ReadMachineCpu();
   for (std::thread& thread : threads) {
     if (thread.joinable()) thread.join();
   }
@@ -976,6 +1023,11 @@ int Main(int argc, char** argv) {
   }
   summary.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
   if (cpu_before && cpu_after) summary.broker_cpu_seconds = *cpu_after - *cpu_before;
+  if (load_cpu_before && load_cpu_after) summary.load_cpu_seconds = *load_cpu_after - *load_cpu_before;
+  if (machine_before && machine_after) {
+    summary.machine_cpu = MachineCpu{.busy_seconds = machine_after->busy_seconds - machine_before->busy_seconds,
+                                     .total_seconds = machine_after->total_seconds - machine_before->total_seconds};
+  }
 
   PrintText(settings, layout, summary);
   if (!settings.json_path.empty()) {
