@@ -503,9 +503,9 @@ def markdown(doc, base_name):
     add("## Who used the CPU in each cell")
     add("")
     add("Shares of the whole machine (all CPUs) over each cell's measured window: the broker and the load tool "
-        "from their own /proc/<pid>/stat, the machine from /proc/stat; everything else is mostly kernel "
-        "threads (page-cache writeback, softirq). Process and machine times are counted by different clocks, "
-        "so a share can be off by a few percent (everything else may read slightly below zero).")
+        "from their own /proc/<pid>/stat, idle from /proc/stat (idle + iowait), everything else is the rest "
+        "(mostly kernel threads: page-cache writeback, softirq). Process times and idle are counted by "
+        "different clocks, so a share can be off by a few percent; a slightly negative remainder is that.")
     add("")
     add("| smp | cell | broker | load tool | everything else | idle |")
     add("|---|---|---|---|---|---|")
