@@ -544,6 +544,20 @@ def markdown(doc, base_name):
     else:
         add("Missed: " + "; ".join(sorted({t["target"] for t in missed})) + ".")
         add("")
+        add("Who used the machine's CPU in the cell behind each missed row (shares of all CPUs, as in the "
+            "table above): a machine with little idle left is full, whatever the broker's own share.")
+        add("")
+        add("| smp | cell | missed there | broker | load tool | everything else | idle |")
+        add("|---|---|---|---|---|---|---|")
+        by_cell = {}
+        for t in missed:
+            by_cell.setdefault((t["smp"], t["cell"]), []).append(t["target"])
+        for (smp, name), names in by_cell.items():
+            cell = find_cell(cells, smp, name) if name else None
+            row = cpu_split(cell["result"]) if cell else None
+            shares = " | ".join(f"{share:.0%}" for share in row) if row else "— | — | — | —"
+            add(f"| {smp} | `{name}` | {'; '.join(names)} | {shares} |")
+        add("")
         profile = doc["profile"]
         if not profile["perf_usable"]:
             add("`perf` could not attach to the broker on this machine (perf_event_paranoid or no permission), "
