@@ -81,8 +81,12 @@ struct FetchState : std::enable_shared_from_this<FetchState> {
   std::optional<reactor::TimerId> timer;
 
   void ReadAll();
-  // The targets still to be read, grouped by the shard that owns their partition.
-  std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> TargetsByOwner();
+  // The targets to be read (no preset error), grouped by the shard that owns their partition.
+  // Worked out on first use and kept: the targets do not change while the fetch lives, and a
+  // parked fetch reads again after every append that wakes it.
+  using OwnerGroups = std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>>;
+  const OwnerGroups& TargetsByOwner();
+  std::optional<OwnerGroups> targets_by_owner;
   void OnReadsDone();
   void Park();
   void Finish();
@@ -137,7 +141,7 @@ void FetchState::ReadAll() {
   // shard owns costs one submission, and it runs again after every append that wakes it.
   pending = 1;
   server::BrokerContext* broker = &c.broker;
-  for (auto& [owner, group] : TargetsByOwner()) {
+  for (const auto& [owner, group] : TargetsByOwner()) {
     pending++;
     absl::Status s = c.shard.SubmitAsync(
         owner,
@@ -158,9 +162,10 @@ void FetchState::ReadAll() {
   if (--pending == 0) OnReadsDone();
 }
 
-std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> FetchState::TargetsByOwner() {
+const FetchState::OwnerGroups& FetchState::TargetsByOwner() {
+  if (targets_by_owner) return *targets_by_owner;
   const uint32_t shard_count = ctx->broker.shard_count;
-  std::vector<std::pair<uint32_t, std::vector<PartitionTarget*>>> groups;
+  OwnerGroups& groups = targets_by_owner.emplace();
   for (PartitionTarget& t : targets) {
     if (t.preset_error != ErrorCode::kNone) continue;
     const uint32_t owner = server::OwnerShard(t.topic, t.partition, shard_count);
@@ -204,7 +209,7 @@ void FetchState::Park() {
     if (here != nullptr) (void)here->SubmitTo(origin, wake_here, [] {});
   };
   server::BrokerContext* broker = &c.broker;
-  for (auto& [owner, group] : TargetsByOwner()) {
+  for (const auto& [owner, group] : TargetsByOwner()) {
     std::vector<std::pair<std::string, int32_t>> partitions;
     partitions.reserve(group.size());
     for (const PartitionTarget* target : group) partitions.emplace_back(target->topic, target->partition);
