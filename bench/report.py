@@ -108,6 +108,7 @@ def gather_limits(run_dir):
     fio_end_fsync = fio_summary(load_json(os.path.join(d, "fio-buffered-end-fsync.json")))
     fio_sustained = fio_summary(load_json(os.path.join(d, "fio-buffered-sustained.json")))
     fio_fdatasync = fio_summary(load_json(os.path.join(d, "fio-fdatasync.json")))
+    fio_direct = fio_summary(load_json(os.path.join(d, "fio-direct.json")))
     memcpy = memcpy_summary(load_json(os.path.join(d, "memcpy.json")))
     big = max(memcpy) if memcpy else None
     small = min(memcpy) if memcpy else None
@@ -126,6 +127,9 @@ def gather_limits(run_dir):
         "disk_buffered_sustained_write_bytes_per_sec": bps(fio_sustained),
         "disk_buffered_sustained_write_cpu_s_per_gb": fio_sustained["cpu_s_per_gb"] if fio_sustained else None,
         "disk_buffered_sustained_write_bytes": fio_sustained["bytes"] if fio_sustained else None,
+        # O_DIRECT, no page cache (absent from runs before this figure existed).
+        "disk_direct_write_bytes_per_sec": bps(fio_direct),
+        "disk_direct_write_cpu_s_per_gb": fio_direct["cpu_s_per_gb"] if fio_direct else None,
         "memcpy_bytes_per_sec": memcpy.get(big) if big else None,
         "memcpy_buffer_bytes": big,
         "memcpy_in_cache_bytes_per_sec": memcpy.get(small) if small and small != big else None,
@@ -135,6 +139,7 @@ def gather_limits(run_dir):
             "fio_buffered": fio_buffered, "fio_buffered_end_fsync": fio_end_fsync,
             "fio_buffered_sustained": fio_sustained,
             "fio_fdatasync": fio_fdatasync,
+            "fio_direct": fio_direct,
         },
     }
 
@@ -367,6 +372,9 @@ def markdown(doc, base_name):
         add(f"| disk sequential write, buffered, sustained | "
             f"{fmt_rate(limits['disk_buffered_sustained_write_bytes_per_sec'])} | "
             f"fio write(), bs {s['batch_bytes']}, no sync, for {s['sustained_s']} s ({written / 1e9:.1f} GB) |")
+    if limits.get("disk_direct_write_bytes_per_sec"):
+        add(f"| disk sequential write, O_DIRECT | {fmt_rate(limits['disk_direct_write_bytes_per_sec'])} | "
+            f"fio, bs {s['batch_bytes']}, 8 in flight (io_uring), no page cache, for {s['sustained_s']} s |")
     add(f"| disk sequential write, buffered + end fsync | "
         f"{fmt_rate(limits['disk_buffered_end_fsync_write_bytes_per_sec'])} | fio, fsync at the end counted |")
     add(f"| disk sequential write, fdatasync each block | {fmt_rate(limits['disk_fdatasync_write_bytes_per_sec'])} | "
@@ -392,6 +400,12 @@ def markdown(doc, base_name):
             f"{limits['disk_buffered_sustained_write_cpu_s_per_gb']:.3f} CPU-s per GB: past the first few GB "
             f"each new page-cache page costs more here. The CPU target's row is held against this figure "
             f"for the sustained cell.")
+    if limits.get("disk_direct_write_cpu_s_per_gb") is not None:
+        add("")
+        add(f"Writing the same blocks with O_DIRECT (no page cache), fio spent "
+            f"{limits['disk_direct_write_cpu_s_per_gb']:.3f} CPU-s per GB at "
+            f"{fmt_rate(limits['disk_direct_write_bytes_per_sec'])}: the rest of the buffered figure is the "
+            f"page cache's, which any broker writing through write() pays.")
     add("")
 
     add("## Targets (issue 6)")
@@ -423,6 +437,9 @@ def markdown(doc, base_name):
             if sustained_floor and t["measured"] is not None and t["cell"] == "produce-acks1-1024B-p1":
                 parts.append(f"{t['measured'] / sustained_floor:.2f}× fio's sustained write() "
                              f"({sustained_floor:.3f})")
+            direct_floor = limits.get("disk_direct_write_cpu_s_per_gb")
+            if direct_floor and t["measured"] is not None:
+                parts.append(f"{t['measured'] / direct_floor:.2f}× fio's O_DIRECT write ({direct_floor:.3f})")
             rat = "; ".join(parts) or "—"
         add(f"| {t['target']} | {t['smp']} | {t['partitions']} | {measured} | {limit} | {rat} | {verdict(t['met'])} |")
     add("")
