@@ -349,6 +349,15 @@ def markdown(doc, base_name):
         f"{meta['cpu_model']}, {meta['cpus']} CPUs, {int(meta['memory_kib']) // 1024} MiB RAM; "
         f"kernel {meta['kernel']}; data on {meta['data_fs']}. Load tool and broker share the machine. "
         f"Run {doc['started']} to {doc['finished']}.")
+    if meta.get("free_page_reporting") == "yes":
+        order = meta.get("free_page_reporting_order")
+        block = f" in blocks of {(4 << int(order)) // 1024} MiB" if order and order.isdigit() else ""
+        host = f" ({meta['hypervisor']})" if meta.get("hypervisor") else ""
+        add("")
+        add(f"This machine hands the memory it frees back to its host{host}{block} (free page reporting). "
+            f"The first touch of such memory afterwards is slow, and each new page-cache page is such a "
+            f"touch: it is why writing a few GB costs more CPU per GB than writing one, for fio and the "
+            f"broker alike.")
     add("")
     s = doc["settings"]
     add(f"Producer batch.size {s['batch_bytes']} B (fio writes blocks of the same size), linger.ms "
@@ -766,7 +775,9 @@ def main():
         "finished": meta.get("finished"),
         "git_commit": meta.get("git_commit"),
         "git_dirty": meta.get("git_dirty"),
-        "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs")},
+        "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs",
+                                              "hypervisor", "free_page_reporting",
+                                              "free_page_reporting_order")},
         "settings": {k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
                                                "cell_s", "fill_bytes", "port")},
         "limits": limits,
