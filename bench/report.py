@@ -355,9 +355,9 @@ def markdown(doc, base_name):
         host = f" ({meta['hypervisor']})" if meta.get("hypervisor") else ""
         add("")
         add(f"This machine hands the memory it frees back to its host{host}{block} (free page reporting). "
-            f"The first touch of such memory afterwards is slow, and each new page-cache page is such a "
-            f"touch: it is why writing a few GB costs more CPU per GB than writing one, for fio and the "
-            f"broker alike.")
+            f"The first touch of such memory afterwards is likely slow, and each new page-cache page is "
+            f"such a touch: the likely reason why writing a few GB costs more CPU per GB than writing one, "
+            f"for fio and the broker alike.")
     add("")
     s = doc["settings"]
     add(f"Producer batch.size {s['batch_bytes']} B (fio writes blocks of the same size), linger.ms "
