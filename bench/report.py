@@ -127,9 +127,11 @@ def gather_limits(run_dir):
         "disk_buffered_sustained_write_bytes_per_sec": bps(fio_sustained),
         "disk_buffered_sustained_write_cpu_s_per_gb": fio_sustained["cpu_s_per_gb"] if fio_sustained else None,
         "disk_buffered_sustained_write_bytes": fio_sustained["bytes"] if fio_sustained else None,
+        "disk_buffered_sustained_write_seconds": (fio_sustained["runtime_ms"] or 0) / 1000 if fio_sustained else None,
         # O_DIRECT, no page cache (absent from runs before this figure existed).
         "disk_direct_write_bytes_per_sec": bps(fio_direct),
         "disk_direct_write_cpu_s_per_gb": fio_direct["cpu_s_per_gb"] if fio_direct else None,
+        "disk_direct_write_seconds": (fio_direct["runtime_ms"] or 0) / 1000 if fio_direct else None,
         "memcpy_bytes_per_sec": memcpy.get(big) if big else None,
         "memcpy_buffer_bytes": big,
         "memcpy_in_cache_bytes_per_sec": memcpy.get(small) if small and small != big else None,
@@ -170,6 +172,24 @@ def gather_cells(run_dir):
                 "output_tail": None if int(row["rc"]) == 0 and result else text[-2000:],
             })
     return cells
+
+
+def gather_memory(run_dir):
+    """Per measurement: the free memory filled with page cache before it, and what went back to the
+    host while it ran (memory.tsv; absent from runs before bench/run filled memory)."""
+    out = {}
+    path = os.path.join(run_dir, "memory.tsv")
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            out[row["label"]] = {
+                "filled_bytes": int(row["filled_bytes"]),
+                "fill_seconds": float(row["fill_seconds"]),
+                "mem_free_kib": int(row["mem_free_kib"]),
+                "returned_to_host_kib": int(row["reported_kib"]),
+            }
+    return out
 
 
 def gather_micro(run_dir):
@@ -321,6 +341,11 @@ def fmt_num(value, digits=1):
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def fmt_seconds(measured, asked):
+    """A measurement's length: what it ran for when known (fio stops early at its file size)."""
+    return f"{measured:.0f} s" if measured else f"{asked} s"
+
+
 def fmt_us(value):
     if value is None:
         return "—"
@@ -349,15 +374,30 @@ def markdown(doc, base_name):
         f"{meta['cpu_model']}, {meta['cpus']} CPUs, {int(meta['memory_kib']) // 1024} MiB RAM; "
         f"kernel {meta['kernel']}; data on {meta['data_fs']}. Load tool and broker share the machine. "
         f"Run {doc['started']} to {doc['finished']}.")
-    if meta.get("free_page_reporting") == "yes":
+    memory = doc.get("memory") or {}
+    reporting = meta.get("free_page_reporting") == "yes"
+    if reporting:
         order = meta.get("free_page_reporting_order")
         block = f" in blocks of {(4 << int(order)) // 1024} MiB" if order and order.isdigit() else ""
         host = f" ({meta['hypervisor']})" if meta.get("hypervisor") else ""
         add("")
-        add(f"This machine hands the memory it frees back to its host{host}{block} (free page reporting). "
-            f"The first touch of such memory afterwards is likely slow, and each new page-cache page is "
-            f"such a touch: the likely reason why writing a few GB costs more CPU per GB than writing one, "
-            f"for fio and the broker alike.")
+        add(f"This machine hands the memory it frees back to its host{host}{block} (free page reporting), "
+            f"and the first touch of such memory afterwards is slow: a new page-cache page taken from free "
+            f"memory costs more CPU than one reclaimed from the page cache.")
+    filled = sum(m["filled_bytes"] for m in memory.values())
+    if meta.get("memory_filled") == "1" and memory:
+        fill_s = sum(m["fill_seconds"] for m in memory.values())
+        add("")
+        add(f"Memory as a long-running server has it: before each measurement (every fio job and every cell) "
+            f"bench/run filled the free memory with clean page-cache pages (reading a sparse file; "
+            f"{filled / 1e9:.1f} GB in {fill_s:.0f} s over the run, the first touch of each page included), "
+            f"so new pages are reclaimed ones, for fio "
+            f"and the broker alike." + (" The table of CPU shares gives, per cell, how much memory went back "
+                                        "to the host while it ran." if reporting else ""))
+    elif meta.get("memory_filled") == "0":
+        add("")
+        add("Measured with memory as it was (`--memory-as-is`): new page-cache pages come from free memory "
+            "until it runs out.")
     add("")
     s = doc["settings"]
     add(f"Producer batch.size {s['batch_bytes']} B (fio writes blocks of the same size), linger.ms "
@@ -380,10 +420,13 @@ def markdown(doc, base_name):
         written = limits.get("disk_buffered_sustained_write_bytes") or 0
         add(f"| disk sequential write, buffered, sustained | "
             f"{fmt_rate(limits['disk_buffered_sustained_write_bytes_per_sec'])} | "
-            f"fio write(), bs {s['batch_bytes']}, no sync, for {s['sustained_s']} s ({written / 1e9:.1f} GB) |")
+            f"fio write(), bs {s['batch_bytes']}, no sync, for "
+            f"{fmt_seconds(limits.get('disk_buffered_sustained_write_seconds'), s['sustained_s'])} "
+            f"({written / 1e9:.1f} GB) |")
     if limits.get("disk_direct_write_bytes_per_sec"):
         add(f"| disk sequential write, O_DIRECT | {fmt_rate(limits['disk_direct_write_bytes_per_sec'])} | "
-            f"fio, bs {s['batch_bytes']}, 8 in flight (io_uring), no page cache, for {s['sustained_s']} s |")
+            f"fio, bs {s['batch_bytes']}, 8 in flight (io_uring), no page cache, for "
+            f"{fmt_seconds(limits.get('disk_direct_write_seconds'), s['sustained_s'])} |")
     add(f"| disk sequential write, buffered + end fsync | "
         f"{fmt_rate(limits['disk_buffered_end_fsync_write_bytes_per_sec'])} | fio, fsync at the end counted |")
     add(f"| disk sequential write, fdatasync each block | {fmt_rate(limits['disk_fdatasync_write_bytes_per_sec'])} | "
@@ -405,10 +448,10 @@ def markdown(doc, base_name):
             f"page-cache pages here, before the broker does any work of its own.")
     if limits.get("disk_buffered_sustained_write_cpu_s_per_gb") is not None:
         add("")
-        add(f"Writing for {s['sustained_s']} s, as the sustained produce cell does, fio spent "
-            f"{limits['disk_buffered_sustained_write_cpu_s_per_gb']:.3f} CPU-s per GB: past the first few GB "
-            f"each new page-cache page costs more here. The CPU target's row is held against this figure "
-            f"for the sustained cell.")
+        add(f"Writing for {fmt_seconds(limits.get('disk_buffered_sustained_write_seconds'), s['sustained_s'])}, "
+            f"past what the page cache absorbs, fio spent "
+            f"{limits['disk_buffered_sustained_write_cpu_s_per_gb']:.3f} CPU-s per GB. The CPU target's row is "
+            f"held against this figure for the sustained cell.")
     if limits.get("disk_direct_write_cpu_s_per_gb") is not None:
         add("")
         add(f"Writing the same blocks with O_DIRECT (no page cache), fio spent "
@@ -533,12 +576,17 @@ def markdown(doc, base_name):
         "(mostly kernel threads: page-cache writeback, softirq). Process times and idle are counted by "
         "different clocks, so a share can be off by a few percent; a slightly negative remainder is that.")
     add("")
-    add("| smp | cell | broker | load tool | everything else | idle |")
-    add("|---|---|---|---|---|---|")
+    returned = reporting and bool(memory)
+    add("| smp | cell | broker | load tool | everything else | idle |" + (" returned to host |" if returned else ""))
+    add("|---|---|---|---|---|---|" + ("---|" if returned else ""))
     for c in cells:
         row = cpu_split(c["result"])
         if row:
-            add(f"| {c['smp']} | `{c['name']}` | " + " | ".join(f"{share:.0%}" for share in row) + " |")
+            line = f"| {c['smp']} | `{c['name']}` | " + " | ".join(f"{share:.0%}" for share in row) + " |"
+            if returned:
+                m = memory.get(f"smp{c['smp']}-{c['name']}")
+                line += f" {m['returned_to_host_kib'] / 1024:,.0f} MiB |" if m else " — |"
+            add(line)
     add("")
 
     failed = [c for c in cells if c["exit_status"] != 0 or not c["result"]]
@@ -777,7 +825,7 @@ def main():
         "git_dirty": meta.get("git_dirty"),
         "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs",
                                               "hypervisor", "free_page_reporting",
-                                              "free_page_reporting_order")},
+                                              "free_page_reporting_order", "memory_filled")},
         "settings": {k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
                                                "cell_s", "fill_bytes", "port")},
         "limits": limits,
@@ -785,6 +833,7 @@ def main():
         "targets": evaluate_targets(cells, limits),
         "profile": gather_profile(args.run_dir, meta),
         "microbenchmarks": gather_micro(args.run_dir),
+        "memory": gather_memory(args.run_dir),
     }
     base = args.out
     os.makedirs(os.path.dirname(os.path.abspath(base)), exist_ok=True)
