@@ -58,6 +58,12 @@ def iperf_summary(doc):
         "retransmits": doc["end"].get("sum_sent", {}).get("retransmits"),
         "sender_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("host_total"),
         "receiver_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("remote_total"),
+        # The receiving side's own CPU (iperf3's server: user + system) per GB: what the kernel charges
+        # a process for taking a GB off a loopback socket, as the broker does with produced data.
+        "receiver_cpu_s_per_gb": (doc["end"]["cpu_utilization_percent"]["remote_total"] / 100
+                                  * received["seconds"] / (received["bytes"] / 1e9))
+        if received.get("bytes") and received.get("seconds")
+        and "remote_total" in doc["end"].get("cpu_utilization_percent", {}) else None,
         "version": doc.get("start", {}).get("version"),
     }
 
@@ -119,6 +125,7 @@ def gather_limits(run_dir):
     return {
         "loopback_tcp_bytes_per_sec": bps(iperf),
         "loopback_tcp_sendfile_bytes_per_sec": bps(iperf_zc),
+        "loopback_tcp_receive_cpu_s_per_gb": iperf["receiver_cpu_s_per_gb"] if iperf else None,
         "disk_buffered_write_bytes_per_sec": bps(fio_buffered),
         "disk_buffered_end_fsync_write_bytes_per_sec": bps(fio_end_fsync),
         "disk_fdatasync_write_bytes_per_sec": bps(fio_fdatasync),
@@ -446,6 +453,13 @@ def markdown(doc, base_name):
         add(f"fio's buffered write spent {limits['disk_buffered_write_cpu_s_per_gb']:.3f} CPU-s per GB written "
             f"(its own user + system time): what the kernel charges any process for putting a GB into new "
             f"page-cache pages here, before the broker does any work of its own.")
+    if limits.get("loopback_tcp_receive_cpu_s_per_gb") is not None:
+        add("")
+        add(f"iperf3's receiving side spent {limits['loopback_tcp_receive_cpu_s_per_gb']:.3f} CPU-s per GB "
+            f"taken off the loopback socket (its own user + system time; on loopback the sender's side runs "
+            f"much of the receive path and pays for it). A broker receives each produced GB that way and "
+            f"then writes it: the sum of the two is about the least its CPU per GB can be here, reading and "
+            f"writing as these tools do.")
     if limits.get("disk_buffered_sustained_write_cpu_s_per_gb") is not None:
         add("")
         add(f"Writing for {fmt_seconds(limits.get('disk_buffered_sustained_write_seconds'), s['sustained_s'])}, "
@@ -482,6 +496,10 @@ def markdown(doc, base_name):
             if memcpy and t["measured"] is not None:
                 parts.append(f"{t['measured'] / (2 * 1e9 / memcpy):.2f}× two memcpys")
             floor = limits.get("disk_buffered_write_cpu_s_per_gb")
+            receive = limits.get("loopback_tcp_receive_cpu_s_per_gb")
+            if floor and receive and t["measured"] is not None:
+                parts.append(f"{t['measured'] / (receive + floor):.2f}× iperf3's receive + fio's write() "
+                             f"({receive:.3f} + {floor:.3f})")
             if floor and t["measured"] is not None:
                 parts.append(f"{t['measured'] / floor:.2f}× fio's write() ({floor:.3f})")
             sustained_floor = limits.get("disk_buffered_sustained_write_cpu_s_per_gb")
