@@ -51,19 +51,20 @@ def iperf_summary(doc):
     if not doc or "end" not in doc or "error" in doc:
         return None
     received = doc["end"].get("sum_received", {})
+    cpu = doc["end"].get("cpu_utilization_percent", {})
+    # The receiving side's own CPU (iperf3's server: user + system) per GB: what the kernel charges a
+    # process for taking a GB off a loopback socket, as the broker does with produced data.
+    receiver_cpu_s_per_gb = None
+    if received.get("bytes") and received.get("seconds") and "remote_total" in cpu:
+        receiver_cpu_s_per_gb = cpu["remote_total"] / 100 * received["seconds"] / (received["bytes"] / 1e9)
     return {
         "bytes_per_sec": received.get("bits_per_second", 0) / 8,
         "seconds": received.get("seconds"),
         "bytes": received.get("bytes"),
         "retransmits": doc["end"].get("sum_sent", {}).get("retransmits"),
-        "sender_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("host_total"),
-        "receiver_cpu_percent": doc["end"].get("cpu_utilization_percent", {}).get("remote_total"),
-        # The receiving side's own CPU (iperf3's server: user + system) per GB: what the kernel charges
-        # a process for taking a GB off a loopback socket, as the broker does with produced data.
-        "receiver_cpu_s_per_gb": (doc["end"]["cpu_utilization_percent"]["remote_total"] / 100
-                                  * received["seconds"] / (received["bytes"] / 1e9))
-        if received.get("bytes") and received.get("seconds")
-        and "remote_total" in doc["end"].get("cpu_utilization_percent", {}) else None,
+        "sender_cpu_percent": cpu.get("host_total"),
+        "receiver_cpu_percent": cpu.get("remote_total"),
+        "receiver_cpu_s_per_gb": receiver_cpu_s_per_gb,
         "version": doc.get("start", {}).get("version"),
     }
 
