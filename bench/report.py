@@ -289,7 +289,25 @@ def evaluate_targets(cells, limits):
             "cell": cell["name"] if cell else None,
             "measured": measured, "unit": unit, "limit": limit, "limit_name": limit_name,
             "ratio": ratio, "threshold": threshold, "kind": kind, "met": met,
+            "out_of_reach_here": out_of_reach(target, limit, threshold, kind),
         })
+
+    def out_of_reach(target, limit, threshold, kind):
+        """Why no broker could meet this target on this machine, from this run's own limits, or None."""
+        if target.startswith("produce acks=1") and kind == "ratio_at_least" and limit:
+            needed, loopback = threshold * limit, limits.get("loopback_tcp_bytes_per_sec")
+            # Every produced byte crosses loopback TCP from the load tool to the broker.
+            if loopback and needed > loopback:
+                return (f"it asks for {fmt_rate(needed)}, and loopback TCP, which every produced byte "
+                        f"crosses, carried {fmt_rate(loopback)} in this run (iperf3, one stream)")
+        if kind == "at_most" and target.startswith("broker CPU"):
+            receive = limits.get("loopback_tcp_receive_cpu_s_per_gb")
+            write = limits.get("disk_buffered_write_cpu_s_per_gb")
+            if receive and write and receive + write > threshold:
+                return (f"the kernel alone charged {receive + write:.3f} CPU-s per GB here for taking a GB "
+                        f"off a loopback socket (iperf3, {receive:.3f}) and writing it (fio's write(), "
+                        f"{write:.3f}), which a broker must do with every GB produced")
+        return None
 
     for smp in (1, 2):
         for parts in (1, 64):
@@ -512,8 +530,20 @@ def markdown(doc, base_name):
             if direct_floor and t["measured"] is not None:
                 parts.append(f"{t['measured'] / direct_floor:.2f}× fio's O_DIRECT write ({direct_floor:.3f})")
             rat = "; ".join(parts) or "—"
-        add(f"| {t['target']} | {t['smp']} | {t['partitions']} | {measured} | {limit} | {rat} | {verdict(t['met'])} |")
+        mark = " (out of reach here)" if t["met"] is False and t.get("out_of_reach_here") else ""
+        add(f"| {t['target']} | {t['smp']} | {t['partitions']} | {measured} | {limit} | {rat} | "
+            f"{verdict(t['met'])}{mark} |")
     add("")
+    beyond = {}
+    for t in doc["targets"]:
+        if t["met"] is False and t.get("out_of_reach_here"):
+            beyond.setdefault(t["target"], t["out_of_reach_here"])
+    if beyond:
+        add("Out of reach on this machine whatever the broker does, by this run's own limits:")
+        add("")
+        for target, why in beyond.items():
+            add(f"- {target}: {why}.")
+        add("")
 
     add("## Produce")
     add("")
@@ -867,8 +897,9 @@ def main():
         f.write("\n")
     missed = sum(1 for t in doc["targets"] if t["met"] is False)
     met = sum(1 for t in doc["targets"] if t["met"])
-    print(f"report.py: {met} target rows met, {missed} missed, "
-          f"{sum(1 for t in doc['targets'] if t['met'] is None)} not measured")
+    beyond = sum(1 for t in doc["targets"] if t["met"] is False and t.get("out_of_reach_here"))
+    print(f"report.py: {met} target rows met, {missed} missed ({beyond} of them out of reach on this "
+          f"machine), {sum(1 for t in doc['targets'] if t['met'] is None)} not measured")
 
 
 if __name__ == "__main__":
