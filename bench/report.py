@@ -507,6 +507,11 @@ def markdown(doc, base_name):
             rat = f"{fmt_ratio(t['ratio'])} (≥ {t['threshold']:.2f})"
         elif t["unit"] == "us":
             measured, limit, rat = fmt_us(t["measured"]), f"< {fmt_us(t['threshold'])}", "—"
+            cell = find_cell(cells, t["smp"], t["cell"]) if t["cell"] else None
+            late = ((cell["result"].get("wakeup_probe") or {}).get("late_us") or {}) if cell else {}
+            if late.get("p99") is not None:
+                rat = (f"a 1 ms sleeper woke {fmt_us(late['p99'])} late at p99, {fmt_us(late.get('p999'))} "
+                       f"at p99.9, {fmt_us(late.get('max'))} at most, in the same cell")
         else:
             measured = "—" if t["measured"] is None else f"{t['measured']:.3f} CPU-s/GB"
             limit, rat = f"≤ {t['threshold']} CPU-s/GB", "—"
@@ -597,9 +602,16 @@ def markdown(doc, base_name):
     add("The `e2e-peak` rows run the same producer and consumer without a rate limit; the rows after each "
         "run at 10%, 25% and 50% of its rate, and the latency targets are read at 50%.")
     add("")
+    probed = any(c["mode"] == "e2e" and c["result"] and c["result"].get("wakeup_probe") for c in cells)
+    if probed:
+        add("The wake-up columns: during each cell a thread of the load tool slept 1 ms at a time and recorded "
+            "how late each sleep ended (timer slack 1 ns): the delay with which this machine, under that "
+            "load, hands a CPU back to a thread that waited, as it must to the broker's shard whenever a "
+            "request arrives while it sleeps.")
+        add("")
     add("| smp | partitions | share of peak | target msgs/s | achieved msgs/s | produce p50 | p99 | p99.9 | max | "
-        "e2e p50 | p99 | p99.9 | max | consumed |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        "e2e p50 | p99 | p99.9 | max | consumed |" + (" wake-up p99 | p99.9 | max |" if probed else ""))
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if probed else ""))
     for c in cells:
         if c["mode"] != "e2e":
             continue
@@ -611,11 +623,13 @@ def markdown(doc, base_name):
                 f"{c['exit_status']}) |||||||||")
             continue
         p, e = r.get("latency_us") or {}, r.get("e2e_latency_us") or {}
+        w = (r.get("wakeup_probe") or {}).get("late_us") or {}
         target = fmt_num(c["target_rate"], 0) if c["target_rate"] else "unlimited"
         add(f"| {c['smp']} | {c['partitions']} | {share_text} | {target} | {fmt_num(r['msgs_per_sec'], 0)} | "
             f"{fmt_us(p.get('p50'))} | {fmt_us(p.get('p99'))} | {fmt_us(p.get('p999'))} | {fmt_us(p.get('max'))} | "
             f"{fmt_us(e.get('p50'))} | {fmt_us(e.get('p99'))} | {fmt_us(e.get('p999'))} | {fmt_us(e.get('max'))} | "
-            f"{r.get('consumed_messages', '—'):,} |")
+            f"{r.get('consumed_messages', '—'):,} |" +
+            (f" {fmt_us(w.get('p99'))} | {fmt_us(w.get('p999'))} | {fmt_us(w.get('max'))} |" if probed else ""))
     add("")
 
     add("## Who used the CPU in each cell")

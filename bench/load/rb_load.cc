@@ -7,6 +7,7 @@
 // finished. The measured interval starts when all threads are set up and released together, and ends
 // when the last one is done; the broker's CPU time is read at exactly those two points.
 #include <getopt.h>
+#include <sys/prctl.h>
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
@@ -64,6 +65,7 @@ struct Settings {
   std::string json_path;
   std::vector<std::pair<std::string, std::string>> passthrough;  // --set key=value
   double idle_timeout_s = 10;  // consumers give up after this long without a message
+  int64_t wakeup_probe_us = 0;  // 0 = no wake-up probe
 };
 
 const char* ModeName(Mode mode) {
@@ -107,6 +109,8 @@ void PrintUsage() {
       "  --json FILE             also write the result as JSON\n"
       "  --set KEY=VALUE         librdkafka property for every client (repeatable)\n"
       "  --idle-timeout S        consumers stop after S seconds without a message (10)\n"
+      "  --wakeup-probe-us US    while measuring, a thread sleeps US microseconds at a time and\n"
+      "                          records how late it wakes: the machine's own scheduling delay\n"
       "Without --count or --duration, consume reads what the topic holds when it starts.\n",
       stderr);
 }
@@ -153,6 +157,7 @@ Settings ParseSettings(int argc, char** argv) {
       {"consumers", required_argument, nullptr, 'C'},   {"group", required_argument, nullptr, 'g'},
       {"broker-pid", required_argument, nullptr, 'k'},  {"json", required_argument, nullptr, 'j'},
       {"set", required_argument, nullptr, 'X'},         {"idle-timeout", required_argument, nullptr, 'i'},
+      {"wakeup-probe-us", required_argument, nullptr, 'w'},
       {"help", no_argument, nullptr, 'h'},              {nullptr, 0, nullptr, 0},
   };
   optind = 2;  // argv[1] is the mode
@@ -177,6 +182,7 @@ Settings ParseSettings(int argc, char** argv) {
       case 'k': settings.broker_pid = static_cast<pid_t>(ParseInteger(name, optarg, 1)); break;
       case 'j': settings.json_path = optarg; break;
       case 'i': settings.idle_timeout_s = ParseNumber(name, optarg, 0.1); break;
+      case 'w': settings.wakeup_probe_us = ParseInteger(name, optarg, 0); break;
       case 'X': {
         const char* equals = std::strchr(optarg, '=');
         if (equals == nullptr || equals == optarg) Die(std::string("--set wants KEY=VALUE, got '") + optarg + "'");
@@ -753,6 +759,7 @@ struct Summary {
   std::optional<double> broker_cpu_seconds;
   std::optional<double> load_cpu_seconds;       // this process, every thread
   std::optional<MachineCpu> machine_cpu;        // all CPUs over the same window
+  LatencyHistogram wakeup_late_ns;              // --wakeup-probe-us: how late each sleep ended
   std::vector<std::string> error_samples;
 };
 
@@ -887,6 +894,16 @@ std::string ToJson(const Settings& settings, const TopicLayout& layout, const Su
   json.Key("machine_total_cpu_seconds");
   if (summary.machine_cpu) json.Number(summary.machine_cpu->total_seconds); else json.Null();
   json.Key("errors").Integer(summary.errors);
+  json.Key("wakeup_probe");
+  if (settings.wakeup_probe_us > 0) {
+    json.Open('{');
+    json.Key("period_us").Integer(static_cast<uint64_t>(settings.wakeup_probe_us));
+    json.Key("late_us");
+    WriteLatency(json, summary.wakeup_late_ns);
+    json.Close('}');
+  } else {
+    json.Null();
+  }
   json.Key("latency_histogram_us");
   WriteHistogram(json, summary.latency_ns);
   if (settings.mode == Mode::kEndToEnd) {
@@ -945,10 +962,34 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
     std::printf("load tool %.2f s, everything else %.2f s\n", *summary.load_cpu_seconds,
                 machine.busy_seconds - broker - *summary.load_cpu_seconds);
   }
+  if (settings.wakeup_probe_us > 0) {
+    char what[96];
+    std::snprintf(what, sizeof what, "wake-up (a thread sleeping %" PRId64 " us at a time woke this late)",
+                  settings.wakeup_probe_us);
+    PrintLatency(what, summary.wakeup_late_ns);
+  }
   std::printf("  errors: %" PRIu64 "\n", summary.errors);
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The wake-up probe: a latency target below the delay with which this machine hands a CPU back to
+// a thread that slept cannot be met by anything running here, broker or client. The probe sleeps
+// beside the run and records each sleep's overshoot.
+
+void RunWakeupProbe(int64_t period_us, const std::atomic<bool>& stop, LatencyHistogram& late_ns) {
+  // The default 50 us of timer slack would be counted as lateness; ask for none.
+  (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const uint64_t period_ns = static_cast<uint64_t>(period_us) * 1000;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const uint64_t target_ns = MonotonicNanos() + period_ns;
+    timespec until{.tv_sec = static_cast<time_t>(target_ns / 1'000'000'000),
+                   .tv_nsec = static_cast<long>(target_ns % 1'000'000'000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+    }
+    const uint64_t woke_ns = MonotonicNanos();
+    late_ns.Record(woke_ns > target_ns ? woke_ns - target_ns : 0);
+  }
+}
 
 int Main(int argc, char** argv) {
   const Settings settings = ParseSettings(argc, argv);
@@ -988,6 +1029,12 @@ int Main(int argc, char** argv) {
   const uint64_t start_ns = MonotonicNanos();
   run.start_ns = start_ns;
   run.go.count_down();
+  std::atomic<bool> probe_stop{false};
+  LatencyHistogram probe_late_ns;
+  std::thread probe;
+  if (settings.wakeup_probe_us > 0) {
+    probe = std::thread(RunWakeupProbe, settings.wakeup_probe_us, std::cref(probe_stop), std::ref(probe_late_ns));
+  }
 
   Summary summary;
   if (settings.mode == Mode::kEndToEnd) {
@@ -1000,6 +1047,8 @@ int Main(int argc, char** argv) {
     run.producers_done = true;
   }
   run.finished.wait();
+  probe_stop = true;
+  if (probe.joinable()) probe.join();
   const std::optional<double> cpu_after = settings.broker_pid ? ProcessCpuSeconds(*settings.broker_pid) : std::nullopt;
   const std::optional<double> load_cpu_after = ProcessCpuSeconds(getpid());
   const std::optional<MachineCpuSample> machine_after = SampleMachineCpu();
@@ -1030,6 +1079,7 @@ int Main(int argc, char** argv) {
     }
   }
   summary.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
+  summary.wakeup_late_ns = probe_late_ns;
   if (cpu_before && cpu_after) summary.broker_cpu_seconds = *cpu_after - *cpu_before;
   if (load_cpu_before && load_cpu_after) summary.load_cpu_seconds = *load_cpu_after - *load_cpu_before;
   if (machine_before && machine_after) {

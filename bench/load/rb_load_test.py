@@ -1,0 +1,81 @@
+"""rb-load against a real broker: each mode's counts and its JSON contract (bench/load/README.md).
+
+Run by CTest with $RB_LOAD_BIN and $RINGBROKER_BIN set; the broker comes from tests/e2e/broker_process.py.
+These check what rb-load reports, never how fast: a benchmark's timings are not a test's business.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import uuid
+
+from broker_process import BrokerProcess
+
+RB_LOAD = os.environ.get("RB_LOAD_BIN", "rb-load")
+
+
+class RbLoadTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = BrokerProcess().start()
+        cls.scratch = tempfile.mkdtemp(prefix="rb-load-test-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.cleanup()
+        subprocess.run(["rm", "-rf", cls.scratch], check=False)
+
+    def rb_load(self, mode, *args, expect_exit=0):
+        out = os.path.join(self.scratch, f"{mode}-{uuid.uuid4().hex[:8]}.json")
+        run = subprocess.run([RB_LOAD, mode, "--bootstrap", self.broker.bootstrap, "--json", out,
+                              "--broker-pid", str(self.broker.proc.pid), *args],
+                             capture_output=True, text=True, timeout=300)
+        self.assertEqual(run.returncode, expect_exit, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}")
+        if expect_exit != 0:
+            return None
+        with open(out) as f:
+            return json.load(f)
+
+    def test_produce_then_consume_counts_every_message_once(self):
+        topic = f"rbl-{uuid.uuid4().hex[:8]}"
+        produced = self.rb_load("produce", "--topic", topic, "--partitions", "3", "--count", "20000",
+                                "--message-size", "100", "--acks", "all")
+        self.assertEqual(produced["mode"], "produce")
+        self.assertEqual(produced["settings"]["partitions"], 3)
+        self.assertEqual(produced["messages"], 20000)
+        self.assertEqual(produced["bytes"], 20000 * 100)
+        self.assertEqual(produced["errors"], 0)
+        self.assertEqual(produced["latency_us"]["count"], 20000)
+        self.assertLessEqual(produced["latency_us"]["p50"], produced["latency_us"]["max"])
+        self.assertEqual(sum(count for _, count in produced["latency_histogram_us"]), 20000)
+        self.assertIsNotNone(produced["broker_cpu_seconds"])
+        self.assertIsNone(produced["wakeup_probe"])
+
+        consumed = self.rb_load("consume", "--topic", topic)
+        self.assertEqual(consumed["messages"], 20000)
+        self.assertEqual(consumed["bytes"], 20000 * 100)
+        self.assertEqual(consumed["errors"], 0)
+        self.assertEqual(consumed["latency_us"]["count"], 0)
+
+    def test_end_to_end_with_wakeup_probe(self):
+        topic = f"rbl-{uuid.uuid4().hex[:8]}"
+        result = self.rb_load("e2e", "--topic", topic, "--rate", "2000", "--duration", "2",
+                              "--message-size", "64", "--linger-ms", "0", "--wakeup-probe-us", "1000")
+        self.assertGreater(result["messages"], 0)
+        self.assertEqual(result["consumed_messages"], result["messages"])
+        self.assertEqual(result["e2e_latency_us"]["count"], result["messages"])
+        probe = result["wakeup_probe"]
+        self.assertEqual(probe["period_us"], 1000)
+        # About 2,000 sleeps of 1 ms in 2 s; far fewer only on a machine that starves the probe.
+        self.assertGreater(probe["late_us"]["count"], 100)
+        self.assertLessEqual(probe["late_us"]["p50"], probe["late_us"]["max"])
+
+    def test_bad_arguments_exit_2_before_touching_the_broker(self):
+        self.rb_load("e2e", "--topic", "never-created", "--duration", "1", "--wakeup-probe-us", "-1",
+                     expect_exit=2)
+        self.rb_load("produce", "--topic", "never-created", expect_exit=2)  # neither --count nor --duration
+
+
+if __name__ == "__main__":
+    unittest.main()
