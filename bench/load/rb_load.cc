@@ -111,6 +111,7 @@ void PrintUsage() {
       "  --idle-timeout S        consumers stop after S seconds without a message (10)\n"
       "  --wakeup-probe-us US    while measuring, a thread sleeps US microseconds at a time and\n"
       "                          records how late it wakes: the machine's own scheduling delay\n"
+      "                          (0 = no probe, the default)\n"
       "Without --count or --duration, consume reads what the topic holds when it starts.\n",
       stderr);
 }
@@ -972,9 +973,10 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The wake-up probe: a latency target below the delay with which this machine hands a CPU back to
-// a thread that slept cannot be met by anything running here, broker or client. The probe sleeps
-// beside the run and records each sleep's overshoot.
+// The wake-up probe. Every request that finds the broker's shard asleep waits, before any broker
+// code runs, for the machine to give that thread a CPU again; so does every client thread. The
+// probe measures that wait on its own, beside the run's load: it sleeps and records how late each
+// sleep ends.
 
 void RunWakeupProbe(int64_t period_us, const std::atomic<bool>& stop, LatencyHistogram& late_ns) {
   // The default 50 us of timer slack would be counted as lateness; ask for none.
