@@ -1,6 +1,8 @@
 #include "broker/reactor/connection.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "broker/reactor/page_cache.h"
 #include "broker/reactor/shard.h"
 
 namespace ringbroker::reactor {
@@ -22,11 +25,13 @@ constexpr size_t kFileChunkBytes = 64 * 1024;
 // Pipe size asked for splice (the kernel may cap it at /proc/sys/fs/pipe-max-size).
 constexpr int kPipeBytes = 1024 * 1024;
 // File ranges up to this size are copied out of the page cache with preadv2(RWF_NOWAIT) on the
-// shard thread and sent with the surrounding buffers. io_uring always hands a splice to an io-wq
-// worker thread (two splices per range, each a thread wakeup and a completion posted back), which
-// for a small fetch response (a few records at a low rate) costs far more CPU than copying the
-// bytes. Larger ranges, and bytes not in the page cache, keep the zero-copy splice.
+// shard thread and sent with the surrounding buffers: for a fetch response of many partitions
+// holding a few records each, one sendmsg costs less than a sendfile per partition. Larger ranges
+// go without a copy: by sendfile when cached, else by splice.
 constexpr uint64_t kInlineFileRangeBytes = 64 * 1024;
+// At most this much of a range is checked for residency and handed to one sendfile() call; a
+// larger range takes several turns (the socket's buffer usually fills first anyway).
+constexpr uint64_t kDirectSendBytes = 1024 * 1024;
 
 absl::Status SocketError(const std::string& what, int err) {
   return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
@@ -172,28 +177,80 @@ void Connection::SendFile(FileRange range) {
 
 void Connection::StartSend() {
   assert(send_stage_ == SendStage::kIdle);
-  if (queue_.empty() || state_ == State::kAborting || state_ == State::kFinished) return;
-  ReadSmallFileRangesInline();
-  io_uring_sqe* sqe = shard_->GetSqe();
-  if (auto* range = std::get_if<FileRange>(&queue_.front())) {
-    PrepareFileSend(sqe, *range);
-    if (send_stage_ == SendStage::kIdle) return;  // failed; PrepareFileSend aborted
-  } else {
-    int count = 0;
-    for (auto it = queue_.begin(); it != queue_.end() && count < kIovMax; ++it) {
-      auto* buffer = std::get_if<Buffer>(&*it);
-      if (buffer == nullptr) break;
-      iov_[count].iov_base = const_cast<char*>(buffer->data());
-      iov_[count].iov_len = buffer->size();
-      ++count;
+  while (!queue_.empty() && state_ != State::kAborting && state_ != State::kFinished) {
+    ReadSmallFileRangesInline();
+    if (auto* range = std::get_if<FileRange>(&queue_.front())) {
+      // What an io-wq splice left in the pipe goes first; a cached range goes by sendfile.
+      if (pipe_bytes_ > 0 || (shard_->features_.direct_send &&
+                              RangeInPageCache(range->fd, range->offset,
+                                               std::min(range->length, kDirectSendBytes)))) {
+        if (!SendFileRangeNow(*range)) return;  // the socket is full (POLLOUT armed), or aborted
+        continue;
+      }
     }
-    std::memset(&msg_, 0, sizeof(msg_));
-    msg_.msg_iov = iov_;
-    msg_.msg_iovlen = static_cast<size_t>(count);
-    io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
-    send_stage_ = SendStage::kSendmsg;
+    io_uring_sqe* sqe = shard_->GetSqe();
+    if (auto* range = std::get_if<FileRange>(&queue_.front())) {
+      PrepareFileSend(sqe, *range);
+      if (send_stage_ == SendStage::kIdle) return;  // failed; PrepareFileSend aborted
+    } else {
+      int count = 0;
+      for (auto it = queue_.begin(); it != queue_.end() && count < kIovMax; ++it) {
+        auto* buffer = std::get_if<Buffer>(&*it);
+        if (buffer == nullptr) break;
+        iov_[count].iov_base = const_cast<char*>(buffer->data());
+        iov_[count].iov_len = buffer->size();
+        ++count;
+      }
+      std::memset(&msg_, 0, sizeof(msg_));
+      msg_.msg_iov = iov_;
+      msg_.msg_iovlen = static_cast<size_t>(count);
+      io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
+      send_stage_ = SendStage::kSendmsg;
+    }
+    shard_->Arm(sqe, &send_op_);
+    return;
   }
-  shard_->Arm(sqe, &send_op_);
+}
+
+bool Connection::SendFileRangeNow(FileRange& range) {
+  // The socket is non-blocking: each call takes what fits in its buffer and says EAGAIN when full.
+  ssize_t n;
+  if (pipe_bytes_ > 0) {
+    n = splice(pipe_[0], nullptr, fd_, nullptr, pipe_bytes_, SPLICE_F_NONBLOCK);
+  } else {
+    off_t offset = static_cast<off_t>(range.offset);
+    n = sendfile(fd_, range.fd, &offset, std::min(range.length, kDirectSendBytes));
+  }
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    if (errno == EAGAIN) {
+      io_uring_sqe* sqe = shard_->GetSqe();
+      io_uring_prep_poll_add(sqe, fd_, POLLOUT);
+      send_stage_ = SendStage::kPollOut;
+      shard_->Arm(sqe, &send_op_);
+    } else {
+      Abort(SocketError("send file range", errno));
+    }
+    return false;
+  }
+  const auto sent = static_cast<size_t>(n);
+  if (pipe_bytes_ > 0) {
+    if (sent == 0) {
+      Abort(absl::UnavailableError("splice to socket made no progress"));
+      return false;
+    }
+    pipe_bytes_ -= sent;
+  } else {
+    if (sent == 0) {  // sendfile found the end of the file before the end of the range
+      Abort(absl::OutOfRangeError("file range extends past the end of the file"));
+      return false;
+    }
+    range.offset += sent;
+    range.length -= sent;
+  }
+  unsent_bytes_ -= sent;
+  if (pipe_bytes_ == 0 && range.length == 0) queue_.pop_front();
+  return true;
 }
 
 void Connection::ReadSmallFileRangesInline() {
@@ -218,12 +275,7 @@ void Connection::ReadSmallFileRangesInline() {
 }
 
 void Connection::PrepareFileSend(io_uring_sqe* sqe, FileRange& range) {
-  if (pipe_bytes_ > 0) {
-    // Second half of a splice: what sits in the pipe goes to the socket.
-    io_uring_prep_splice(sqe, pipe_[0], -1, fd_, -1, static_cast<unsigned>(pipe_bytes_), 0);
-    send_stage_ = SendStage::kSpliceOut;
-    return;
-  }
+  assert(pipe_bytes_ == 0);  // StartSend empties the pipe itself
   if (shard_->features_.splice) {
     if (pipe_[0] < 0) {
       if (pipe2(pipe_, O_CLOEXEC) != 0) {
@@ -263,7 +315,7 @@ void Connection::OnSend(int32_t result, uint32_t /*flags*/) {
   if (result < 0) {
     Abort(SocketError(stage == SendStage::kFileRead || stage == SendStage::kSpliceIn
                           ? "read file range"
-                          : "send",
+                          : stage == SendStage::kPollOut ? "poll" : "send",
                       -result));
     return;
   }
@@ -287,16 +339,8 @@ void Connection::OnSend(int32_t result, uint32_t /*flags*/) {
       range.length -= n;
       break;
     }
-    case SendStage::kSpliceOut: {
-      if (n == 0) {
-        Abort(absl::UnavailableError("splice to socket made no progress"));
-        return;
-      }
-      pipe_bytes_ -= n;
-      unsent_bytes_ -= n;
-      if (pipe_bytes_ == 0 && std::get<FileRange>(queue_.front()).length == 0) queue_.pop_front();
-      break;
-    }
+    case SendStage::kPollOut:
+      break;  // the socket has room again (or an error, which the next send reports)
     case SendStage::kFileRead: {
       if (n == 0) {
         file_chunk_.Release();
@@ -316,11 +360,7 @@ void Connection::OnSend(int32_t result, uint32_t /*flags*/) {
       assert(false);
       break;
   }
-  if (!queue_.empty()) {
-    StartSend();
-  } else if (state_ == State::kOpen) {
-    handler_->OnSendDrained(*this);  // may queue more
-  }
+  if (!queue_.empty()) StartSend();
   UpdateReading();
   MaybeFinish();
 }

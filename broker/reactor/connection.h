@@ -6,11 +6,15 @@
 // Buffer it is given and may keep it, Share() parts of it, or move it to another shard.
 //
 // Sending: Send() queues Buffers, SendFile() queues file ranges; both go out in queue order. Bytes
-// are gathered into sendmsg() iovecs (partial sends resume where they stopped); file ranges go
-// file -> pipe -> socket with splice (no copy through user space), or, without splice, are read into
-// a heap Buffer first; a small range (64 KiB at most) whose bytes are all in the page cache is copied
-// out at once (preadv2 with RWF_NOWAIT) and sent with the buffers around it, since a splice costs a
-// worker thread's wakeup, more than copying a few KiB. Sending never fails synchronously; errors close the connection.
+// are gathered into sendmsg() iovecs (partial sends resume where they stopped). File ranges never
+// pass through user space: a range whose bytes are in the page cache (cachestat(2), Linux 6.5+)
+// goes to the socket by sendfile() on the shard thread, which the non-blocking socket stops at
+// EAGAIN (the rest waits for POLLOUT); any other range is spliced file -> pipe by an io-wq worker,
+// since reading it may wait for the disk, and pipe -> socket on the shard. Without splice it is
+// read into a heap Buffer first. Apart from that, a small range (64 KiB at most) whose bytes are
+// all in the page cache is copied out at once (preadv2 with RWF_NOWAIT) and sent with the buffers
+// around it: one sendmsg for a fetch response of many small partitions. Sending never fails
+// synchronously; errors close the connection.
 //
 // Back-pressure: once unsent_bytes() exceeds ReactorOptions::send_bytes_max, the connection stops
 // reading from the socket, and resumes once the backlog drains to half of that. A peer that sends
@@ -53,8 +57,6 @@ class ConnectionHandler {
   // The connection is finished: OkStatus when the peer closed or Close() completed, the error
   // otherwise (CancelledError when the reactor stops). The last callback.
   virtual void OnClose(Connection& connection, const absl::Status& reason) = 0;
-  // Everything queued has been handed to the kernel.
-  virtual void OnSendDrained(Connection& /*connection*/) {}
 };
 
 // Makes the handler for a newly accepted connection; called on the accepting shard's thread.
@@ -99,7 +101,7 @@ class Connection {
   friend class Listener;
 
   enum class State { kOpen, kClosing, kAborting, kFinished };
-  enum class SendStage { kIdle, kSendmsg, kSpliceIn, kSpliceOut, kFileRead };
+  enum class SendStage { kIdle, kSendmsg, kSpliceIn, kPollOut, kFileRead };
   using Item = std::variant<Buffer, FileRange>;
 
   class RecvOp final : public Completion {
@@ -131,6 +133,9 @@ class Connection {
   void ConsumeBufferBytes(size_t n);
   void ReadSmallFileRangesInline();
   void PrepareFileSend(io_uring_sqe* sqe, FileRange& range);
+  // Sends from the front range on this thread: the pipe's bytes if any, else by sendfile. True
+  // when it made progress; false when the socket is full (a POLLOUT wait is armed) or on abort.
+  bool SendFileRangeNow(FileRange& range);
   void UpdateReading();
   void Fail(absl::Status reason);
   void MaybeFinish();
@@ -163,7 +168,7 @@ class Connection {
   Buffer file_chunk_;     // target of a file read when splice is unavailable
   int pipe_[2] = {-1, -1};  // for splice, created on the first SendFile
   size_t pipe_capacity_ = 0;
-  size_t pipe_bytes_ = 0;   // spliced into the pipe, not yet out to the socket
+  size_t pipe_bytes_ = 0;   // spliced into the pipe by a worker, not yet out to the socket
   bool finish_scheduled_ = false;
 };
 

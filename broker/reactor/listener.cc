@@ -24,10 +24,13 @@ void Listener::Start() { Arm(); }
 void Listener::Arm() {
   if (armed_ || stopped_) return;
   io_uring_sqe* sqe = shard_->GetSqe();
+  // Non-blocking sockets: the shard itself sends cached file ranges with sendfile() and splice()
+  // (see Connection), which must return EAGAIN on a full socket rather than stall the shard. The
+  // ring's own socket operations wait for readiness either way.
   if (shard_->features_.multishot_accept) {
-    io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   } else {
-    io_uring_prep_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_prep_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   }
   shard_->Arm(sqe, this);
   armed_ = true;

@@ -572,8 +572,103 @@ void ManySmallRangesAreSentInOrder(uint32_t disabled_features) {
 TEST(NetTest, ManySmallFileRangesAreSentInOrder) { ManySmallRangesAreSentInOrder(0); }
 TEST(NetTest, ManySmallFileRangesWithoutSplice) { ManySmallRangesAreSentInOrder(kFeatureSplice); }
 
-TEST(NetTest, FileRangeIsSplicedByteExact) { FileRangeIsSentByteExact(0); }
-TEST(NetTest, FileRangeWithoutSpliceIsReadAndSent) { FileRangeIsSentByteExact(kFeatureSplice); }
+// The file is freshly written, so in the page cache: with cachestat (Linux 6.5+) the first test
+// sends it by sendfile on the shard; the second always splices it through an io-wq worker.
+TEST(NetTest, FileRangeIsSentByteExact) { FileRangeIsSentByteExact(0); }
+TEST(NetTest, FileRangeIsSplicedByteExact) { FileRangeIsSentByteExact(kFeatureDirectSend); }
+TEST(NetTest, FileRangeWithoutSpliceIsReadAndSent) {
+  FileRangeIsSentByteExact(kFeatureSplice | kFeatureDirectSend);
+}
+
+// One shard serving `contents` from an unlinked file with FileHandler.
+class FileServer {
+ public:
+  testing::AssertionResult Start(uint32_t disabled_features, const std::string& contents) {
+    ReactorOptions options = SmallOptions(1);
+    options.disabled_features = disabled_features;
+    auto reactor = Reactor::Start(options);
+    if (!reactor.ok()) return testing::AssertionFailure() << reactor.status();
+    reactor_ = std::move(*reactor);
+    file_fd_ = TempFileWith(contents);
+    if (file_fd_ < 0) return testing::AssertionFailure() << "temporary file";
+    absl::StatusOr<uint16_t> port =
+        reactor_->Listen("127.0.0.1", 0, [this](Connection&) -> std::unique_ptr<ConnectionHandler> {
+          return std::make_unique<FileHandler>(file_fd_, &stats_);
+        });
+    if (!port.ok()) return testing::AssertionFailure() << port.status();
+    port_ = *port;
+    return testing::AssertionSuccess();
+  }
+  ~FileServer() {
+    reactor_.reset();  // before the file it serves
+    if (file_fd_ >= 0) close(file_fd_);
+  }
+  uint16_t port() const { return port_; }
+  Stats& stats() { return stats_; }
+
+ private:
+  Stats stats_;  // outlives the reactor, whose shard reports into it
+  std::unique_ptr<Reactor> reactor_;
+  int file_fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A client that waits before reading: the range fills the socket's buffer, the shard's send stops
+// at EAGAIN and resumes on POLLOUT, and every byte arrives in order.
+void SlowReaderGetsWholeRange(uint32_t disabled_features) {
+  const std::string contents = RandomBytes(16 << 20, 7);
+  FileServer server;
+  ASSERT_TRUE(server.Start(disabled_features, contents));
+  int fd = Connect(server.port());
+  ASSERT_GE(fd, 0);
+  int small = 64 * 1024;  // a small receive window, so the server's side fills quickly
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  const std::string request = "3 " + std::to_string(contents.size() - 3) + "\n";
+  ASSERT_TRUE(WriteAll(fd, request.data(), request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string got = ReadToEnd(fd);
+  close(fd);
+  ASSERT_EQ(got.size(), contents.size() - 3 + 8);
+  EXPECT_TRUE(got.substr(5, contents.size() - 3) == contents.substr(3));
+  EXPECT_EQ(got.substr(got.size() - 3), "END");
+  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_TRUE(reasons[0].ok()) << reasons[0];
+}
+
+TEST(NetTest, SlowReaderGetsWholeRange) { SlowReaderGetsWholeRange(0); }
+TEST(NetTest, SlowReaderGetsWholeSplicedRange) { SlowReaderGetsWholeRange(kFeatureDirectSend); }
+
+// A client that resets the connection in the middle of a large range: the send fails with EPIPE
+// or ECONNRESET (no SIGPIPE kills the process), the connection closes with that error, and the
+// shard goes on serving.
+void ResetInTheMiddleOfARange(uint32_t disabled_features) {
+  const std::string contents = RandomBytes(16 << 20, 9);
+  FileServer server;
+  ASSERT_TRUE(server.Start(disabled_features, contents));
+  int fd = Connect(server.port());
+  ASSERT_GE(fd, 0);
+  const std::string request = "0 " + std::to_string(contents.size()) + "\n";
+  ASSERT_TRUE(WriteAll(fd, request.data(), request.size()));
+  char head[1000];
+  ASSERT_TRUE(ReadExactly(fd, head, sizeof(head)));
+  linger reset{1, 0};  // close with RST
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  close(fd);
+  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_TRUE(absl::IsUnavailable(reasons[0])) << reasons[0];
+  // The shard still serves.
+  fd = Connect(server.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(WriteAll(fd, "5 10\n", 5));
+  std::string got = ReadToEnd(fd);
+  close(fd);
+  EXPECT_EQ(got, "BEGIN" + contents.substr(5, 10) + "END");
+}
+
+TEST(NetTest, ResetInTheMiddleOfARange) { ResetInTheMiddleOfARange(0); }
+TEST(NetTest, ResetInTheMiddleOfASplicedRange) { ResetInTheMiddleOfARange(kFeatureDirectSend); }
 
 // --- Buffer ownership ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ enum Feature : uint32_t {
   kFeatureMultishotRecv = 1u << 3,    // one recv SQE for many chunks (else: re-arm)
   kFeatureSplice = 1u << 4,           // file -> pipe -> socket sends (else: read, then sendmsg)
   kFeatureDeferTaskrun = 1u << 5,     // IORING_SETUP_DEFER_TASKRUN | SINGLE_ISSUER
+  kFeatureDirectSend = 1u << 6,       // cached file ranges sent by sendfile() on the shard (else: splice)
 };
 
 struct ReactorOptions {

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -148,6 +149,13 @@ void Reactor::ShardMain(Shard* shard, int cpu) {
     // Pinning is best effort: a restricted container may refuse it, and the shard works anyway.
     (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   }
+  // sendfile() and splice() to a socket the peer has closed raise SIGPIPE (they take no
+  // MSG_NOSIGNAL). Blocked on the shard threads, it stays pending there and the call fails with
+  // EPIPE, whatever the process does with the signal elsewhere.
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  (void)pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
   absl::Status status = shard->InitRing();
   if (!status.ok()) {
     absl::MutexLock lock(&init_mu_);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "broker/reactor/page_cache.h"
 #include "gtest/gtest.h"
 
 namespace ringbroker::reactor {
@@ -79,12 +80,14 @@ TEST(ReactorTest, ReportsKernelFeatures) {
   EXPECT_TRUE(features.msg_ring);
   EXPECT_TRUE(features.buf_ring);
   EXPECT_TRUE(features.splice);
+  // Only newer kernels (6.5+) have cachestat; where they do, cached ranges go by sendfile.
+  EXPECT_EQ(features.direct_send, CachestatSupported());
 }
 
 TEST(ReactorTest, DisabledFeaturesAreNotUsed) {
   ReactorOptions options = Options(1);
   options.disabled_features = kFeatureMsgRing | kFeatureBufRing | kFeatureSplice |
-                              kFeatureDeferTaskrun | kFeatureMultishotAccept;
+                              kFeatureDeferTaskrun | kFeatureMultishotAccept | kFeatureDirectSend;
   auto reactor = Reactor::Start(options);
   ASSERT_TRUE(reactor.ok()) << reactor.status();
   RingFeatures features;
@@ -95,6 +98,7 @@ TEST(ReactorTest, DisabledFeaturesAreNotUsed) {
   EXPECT_FALSE(features.splice);
   EXPECT_FALSE(features.defer_taskrun);
   EXPECT_FALSE(features.multishot_accept);
+  EXPECT_FALSE(features.direct_send);
 }
 
 TEST(ReactorTest, BadOptionsFailToStartAndLeaveNothingRunning) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/reactor/connection.h"
 #include "broker/reactor/listener.h"
+#include "broker/reactor/page_cache.h"
 #include "broker/reactor/reactor.h"
 
 namespace ringbroker::reactor {
@@ -185,6 +186,7 @@ absl::Status Shard::InitRing() {
   features_.splice =
       io_uring_opcode_supported(probe, IORING_OP_SPLICE) && (disabled & kFeatureSplice) == 0;
   features_.send_zc = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+  features_.direct_send = CachestatSupported() && (disabled & kFeatureDirectSend) == 0;
   features_.ftruncate = io_uring_opcode_supported(probe, kIoringOpFtruncate);
   io_uring_free_probe(probe);
   // Multishot support is not probeable; assume it and turn it off on the first -EINVAL.

@@ -49,6 +49,9 @@ struct RingFeatures {
   bool multishot_accept = false;
   bool multishot_recv = false;
   bool splice = false;
+  // cachestat(2) (Linux 6.5+) tells whether a file range is in the page cache; such ranges are
+  // then sent with sendfile() on the shard thread instead of splice through an io-wq worker.
+  bool direct_send = false;
   bool send_zc = false;  // probed and reported only; sends use sendmsg and splice
   bool ftruncate = false;  // IORING_OP_FTRUNCATE (6.9+), newer than liburing 2.3's headers
 };
