@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,9 +30,12 @@ constexpr int kPipeBytes = 1024 * 1024;
 // holding a few records each, one sendmsg costs less than a sendfile per partition. Larger ranges
 // go without a copy: by sendfile when cached, else by splice.
 constexpr uint64_t kInlineFileRangeBytes = 64 * 1024;
-// At most this much of a range is checked for residency and handed to one sendfile() call; a
-// larger range takes several turns (the socket's buffer usually fills first anyway).
+// At most this much of a range is checked for residency and handed to one sendfile() call.
 constexpr uint64_t kDirectSendBytes = 1024 * 1024;
+// After this many bytes sent on the shard thread in one go (a fast reader keeps the socket from
+// filling), the connection yields: it waits for POLLOUT, which completes at once on a writable
+// socket but lets the shard's other connections have their turn first.
+constexpr uint64_t kDirectSendTurnBytes = 4 * kDirectSendBytes;
 
 absl::Status SocketError(const std::string& what, int err) {
   return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
@@ -177,6 +181,7 @@ void Connection::SendFile(FileRange range) {
 
 void Connection::StartSend() {
   assert(send_stage_ == SendStage::kIdle);
+  uint64_t sent_here = 0;
   while (!queue_.empty() && state_ != State::kAborting && state_ != State::kFinished) {
     ReadSmallFileRangesInline();
     if (auto* range = std::get_if<FileRange>(&queue_.front())) {
@@ -184,7 +189,13 @@ void Connection::StartSend() {
       if (pipe_bytes_ > 0 || (shard_->features_.direct_send &&
                               RangeInPageCache(range->fd, range->offset,
                                                std::min(range->length, kDirectSendBytes)))) {
-        if (!SendFileRangeNow(*range)) return;  // the socket is full (POLLOUT armed), or aborted
+        if (sent_here >= kDirectSendTurnBytes) {
+          WaitUntilWritable();
+          return;
+        }
+        std::optional<size_t> sent = SendFileRangeNow(*range);
+        if (!sent) return;  // the socket is full (POLLOUT armed), or aborted
+        sent_here += *sent;
         continue;
       }
     }
@@ -212,7 +223,7 @@ void Connection::StartSend() {
   }
 }
 
-bool Connection::SendFileRangeNow(FileRange& range) {
+std::optional<size_t> Connection::SendFileRangeNow(FileRange& range) {
   // The socket is non-blocking: each call takes what fits in its buffer and says EAGAIN when full.
   ssize_t n;
   if (pipe_bytes_ > 0) {
@@ -222,35 +233,39 @@ bool Connection::SendFileRangeNow(FileRange& range) {
     n = sendfile(fd_, range.fd, &offset, std::min(range.length, kDirectSendBytes));
   }
   if (n < 0) {
-    if (errno == EINTR) return true;
+    if (errno == EINTR) return 0;
     if (errno == EAGAIN) {
-      io_uring_sqe* sqe = shard_->GetSqe();
-      io_uring_prep_poll_add(sqe, fd_, POLLOUT);
-      send_stage_ = SendStage::kPollOut;
-      shard_->Arm(sqe, &send_op_);
+      WaitUntilWritable();
     } else {
       Abort(SocketError("send file range", errno));
     }
-    return false;
+    return std::nullopt;
   }
   const auto sent = static_cast<size_t>(n);
   if (pipe_bytes_ > 0) {
     if (sent == 0) {
       Abort(absl::UnavailableError("splice to socket made no progress"));
-      return false;
+      return std::nullopt;
     }
     pipe_bytes_ -= sent;
   } else {
     if (sent == 0) {  // sendfile found the end of the file before the end of the range
       Abort(absl::OutOfRangeError("file range extends past the end of the file"));
-      return false;
+      return std::nullopt;
     }
     range.offset += sent;
     range.length -= sent;
   }
   unsent_bytes_ -= sent;
   if (pipe_bytes_ == 0 && range.length == 0) queue_.pop_front();
-  return true;
+  return sent;
+}
+
+void Connection::WaitUntilWritable() {
+  io_uring_sqe* sqe = shard_->GetSqe();
+  io_uring_prep_poll_add(sqe, fd_, POLLOUT);
+  send_stage_ = SendStage::kPollOut;
+  shard_->Arm(sqe, &send_op_);
 }
 
 void Connection::ReadSmallFileRangesInline() {
@@ -309,7 +324,9 @@ void Connection::OnSend(int32_t result, uint32_t /*flags*/) {
   }
   if (result == -EINTR || result == -EAGAIN) {
     if (stage == SendStage::kFileRead) file_chunk_.Release();
-    StartSend();
+    StartSend();  // may empty the queue at once: the tail below still has to run
+    UpdateReading();
+    MaybeFinish();
     return;
   }
   if (result < 0) {

@@ -6,14 +6,14 @@
 // Buffer it is given and may keep it, Share() parts of it, or move it to another shard.
 //
 // Sending: Send() queues Buffers, SendFile() queues file ranges; both go out in queue order. Bytes
-// are gathered into sendmsg() iovecs (partial sends resume where they stopped). File ranges never
-// pass through user space: a range whose bytes are in the page cache (cachestat(2), Linux 6.5+)
-// goes to the socket by sendfile() on the shard thread, which the non-blocking socket stops at
-// EAGAIN (the rest waits for POLLOUT); any other range is spliced file -> pipe by an io-wq worker,
-// since reading it may wait for the disk, and pipe -> socket on the shard. Without splice it is
-// read into a heap Buffer first. Apart from that, a small range (64 KiB at most) whose bytes are
-// all in the page cache is copied out at once (preadv2 with RWF_NOWAIT) and sent with the buffers
-// around it: one sendmsg for a fetch response of many small partitions. Sending never fails
+// are gathered into sendmsg() iovecs (partial sends resume where they stopped). A small file range
+// (64 KiB at most) whose bytes are all in the page cache is copied out at once (preadv2 with
+// RWF_NOWAIT) and sent with the buffers around it: one sendmsg for a fetch response of many small
+// partitions. Larger ranges go without a copy through user space: one that cachestat(2) (Linux
+// 6.5+) finds in the page cache by sendfile() on the shard thread, which the non-blocking socket
+// stops at EAGAIN (the rest waits for POLLOUT); any other is spliced file -> pipe by an io-wq
+// worker, since reading it may wait for the disk, then pipe -> socket on the shard. Without
+// splice, such a range is read into a heap Buffer first. Sending never fails
 // synchronously; errors close the connection.
 //
 // Back-pressure: once unsent_bytes() exceeds ReactorOptions::send_bytes_max, the connection stops
@@ -38,6 +38,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include "absl/status/status.h"
@@ -133,9 +134,11 @@ class Connection {
   void ConsumeBufferBytes(size_t n);
   void ReadSmallFileRangesInline();
   void PrepareFileSend(io_uring_sqe* sqe, FileRange& range);
-  // Sends from the front range on this thread: the pipe's bytes if any, else by sendfile. True
-  // when it made progress; false when the socket is full (a POLLOUT wait is armed) or on abort.
-  bool SendFileRangeNow(FileRange& range);
+  // Sends from the front range on this thread: the pipe's bytes if any, else by sendfile. The
+  // bytes sent (0 after EINTR); nullopt when the socket is full (a POLLOUT wait is armed) or the
+  // connection was aborted.
+  std::optional<size_t> SendFileRangeNow(FileRange& range);
+  void WaitUntilWritable();
   void UpdateReading();
   void Fail(absl::Status reason);
   void MaybeFinish();

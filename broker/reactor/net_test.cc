@@ -614,7 +614,8 @@ class FileServer {
 };
 
 // A client that waits before reading: the range fills the socket's buffer, the shard's send stops
-// at EAGAIN and resumes on POLLOUT, and every byte arrives in order.
+// at EAGAIN and resumes on POLLOUT, and every byte arrives in order. Meanwhile the same shard
+// answers another client in full: the send of the first did not block the shard.
 void SlowReaderGetsWholeRange(uint32_t disabled_features) {
   const std::string contents = RandomBytes(16 << 20, 7);
   FileServer server;
@@ -625,15 +626,21 @@ void SlowReaderGetsWholeRange(uint32_t disabled_features) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   const std::string request = "3 " + std::to_string(contents.size() - 3) + "\n";
   ASSERT_TRUE(WriteAll(fd, request.data(), request.size()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int other = Connect(server.port());
+  ASSERT_GE(other, 0);
+  ASSERT_TRUE(WriteAll(other, "7 100\n", 6));
+  EXPECT_EQ(ReadToEnd(other), "BEGIN" + contents.substr(7, 100) + "END");
+  close(other);
   std::string got = ReadToEnd(fd);
   close(fd);
   ASSERT_EQ(got.size(), contents.size() - 3 + 8);
   EXPECT_TRUE(got.substr(5, contents.size() - 3) == contents.substr(3));
   EXPECT_EQ(got.substr(got.size() - 3), "END");
-  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 1);
-  ASSERT_EQ(reasons.size(), 1u);
+  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 2);
+  ASSERT_EQ(reasons.size(), 2u);
   EXPECT_TRUE(reasons[0].ok()) << reasons[0];
+  EXPECT_TRUE(reasons[1].ok()) << reasons[1];
 }
 
 TEST(NetTest, SlowReaderGetsWholeRange) { SlowReaderGetsWholeRange(0); }
@@ -666,6 +673,26 @@ void ResetInTheMiddleOfARange(uint32_t disabled_features) {
   close(fd);
   EXPECT_EQ(got, "BEGIN" + contents.substr(5, 10) + "END");
 }
+
+// A range that runs past the end of the file from inside its last, cached page: what the file
+// holds goes out, then the connection is aborted (by sendfile's 0, or the splice's).
+void RangePastTheEndOfACachedPage(uint32_t disabled_features) {
+  const std::string contents = RandomBytes(4096 + 100, 11);
+  FileServer server;
+  ASSERT_TRUE(server.Start(disabled_features, contents));
+  int fd = Connect(server.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(WriteAll(fd, "4106 1000\n", 10));
+  std::string got = ReadToEnd(fd);
+  close(fd);
+  EXPECT_EQ(got, "BEGIN" + contents.substr(4106));
+  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0].code(), absl::StatusCode::kOutOfRange) << reasons[0];
+}
+
+TEST(NetTest, RangePastTheEndOfACachedPage) { RangePastTheEndOfACachedPage(0); }
+TEST(NetTest, SplicedRangePastTheEndOfACachedPage) { RangePastTheEndOfACachedPage(kFeatureDirectSend); }
 
 TEST(NetTest, ResetInTheMiddleOfARange) { ResetInTheMiddleOfARange(0); }
 TEST(NetTest, ResetInTheMiddleOfASplicedRange) { ResetInTheMiddleOfARange(kFeatureDirectSend); }

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
-#include "broker/reactor/page_cache.h"
 #include "gtest/gtest.h"
 
 namespace ringbroker::reactor {
@@ -80,8 +79,22 @@ TEST(ReactorTest, ReportsKernelFeatures) {
   EXPECT_TRUE(features.msg_ring);
   EXPECT_TRUE(features.buf_ring);
   EXPECT_TRUE(features.splice);
-  // Only newer kernels (6.5+) have cachestat; where they do, cached ranges go by sendfile.
-  EXPECT_EQ(features.direct_send, CachestatSupported());
+}
+
+// sendfile and splice to a reset socket raise SIGPIPE: shard threads keep it blocked, so the call
+// fails with EPIPE instead of the signal ending the process.
+TEST(ReactorTest, ShardThreadsBlockSigpipe) {
+  auto reactor = Reactor::Start(Options(2));
+  ASSERT_TRUE(reactor.ok()) << reactor.status();
+  for (uint32_t shard_id = 0; shard_id < 2; ++shard_id) {
+    bool blocked = false;
+    RunOn(**reactor, shard_id, [&](Shard&) {
+      sigset_t mask;
+      pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+      blocked = sigismember(&mask, SIGPIPE) == 1;
+    });
+    EXPECT_TRUE(blocked) << "shard " << shard_id;
+  }
 }
 
 TEST(ReactorTest, DisabledFeaturesAreNotUsed) {
