@@ -153,8 +153,9 @@ TEST_F(UringFileTest, SmallWritesCompleteInlineUnlessAWriteIsInFlight) {
   bool small_alone_inline = false;
   bool small_behind_big_inline = true;
   std::string order;
+  // Outside the shard's lambda: the last write's callback runs after that lambda has returned.
+  bool returned = false;
   OnShard([&](Shard&, std::function<void()> finish) {
-    bool returned = false;
     // Alone, a small write is a pwritev: its callback runs before the call returns.
     f->Write(0, absl::MakeConstSpan(&small_iov, 1), [&](absl::StatusOr<size_t> n) {
       EXPECT_TRUE(n.ok());
