@@ -459,26 +459,49 @@ std::vector<absl::Status> WaitForCloses(Stats& stats, int count) {
   return stats.reasons;
 }
 
+// One shard serving `contents` from an unlinked file with FileHandler.
+class FileServer {
+ public:
+  testing::AssertionResult Start(uint32_t disabled_features, const std::string& contents) {
+    ReactorOptions options = SmallOptions(1);
+    options.disabled_features = disabled_features;
+    auto reactor = Reactor::Start(options);
+    if (!reactor.ok()) return testing::AssertionFailure() << reactor.status();
+    reactor_ = std::move(*reactor);
+    file_fd_ = TempFileWith(contents);
+    if (file_fd_ < 0) return testing::AssertionFailure() << "temporary file";
+    absl::StatusOr<uint16_t> port =
+        reactor_->Listen("127.0.0.1", 0, [this](Connection&) -> std::unique_ptr<ConnectionHandler> {
+          return std::make_unique<FileHandler>(file_fd_, &stats_);
+        });
+    if (!port.ok()) return testing::AssertionFailure() << port.status();
+    port_ = *port;
+    return testing::AssertionSuccess();
+  }
+  ~FileServer() {
+    reactor_.reset();  // before the file it serves
+    if (file_fd_ >= 0) close(file_fd_);
+  }
+  uint16_t port() const { return port_; }
+  Stats& stats() { return stats_; }
+
+ private:
+  Stats stats_;  // outlives the reactor, whose shard reports into it
+  std::unique_ptr<Reactor> reactor_;
+  int file_fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 void FileRangeIsSentByteExact(uint32_t disabled_features) {
-  ReactorOptions options = SmallOptions(1);
-  options.disabled_features = disabled_features;
-  Stats stats;  // outlives the reactor, whose shards report into it
-  auto reactor = Reactor::Start(options);
-  ASSERT_TRUE(reactor.ok());
   const std::string contents = RandomBytes(5 << 20, 3);
-  int file_fd = TempFileWith(contents);
-  ASSERT_GE(file_fd, 0);
-  absl::StatusOr<uint16_t> port =
-      (*reactor)->Listen("127.0.0.1", 0, [&](Connection&) -> std::unique_ptr<ConnectionHandler> {
-        return std::make_unique<FileHandler>(file_fd, &stats);
-      });
-  ASSERT_TRUE(port.ok());
+  FileServer server;
+  ASSERT_TRUE(server.Start(disabled_features, contents));
   struct Case {
     uint64_t offset, length;
   };
   // An odd start, a range larger than a pipe, the whole file, one byte, the tail.
   for (Case range : {Case{12345, 3 << 20}, Case{0, 5 << 20}, Case{777, 1}, Case{(5 << 20) - 10, 10}}) {
-    int fd = Connect(*port);
+    int fd = Connect(server.port());
     ASSERT_GE(fd, 0);
     std::string request = std::to_string(range.offset) + " " + std::to_string(range.length) + "\n";
     ASSERT_TRUE(WriteAll(fd, request.data(), request.size()));
@@ -490,18 +513,16 @@ void FileRangeIsSentByteExact(uint32_t disabled_features) {
     EXPECT_EQ(got.substr(5 + range.length), "END");
   }
   // A range past the end of the file aborts the connection instead of hanging.
-  int fd = Connect(*port);
+  int fd = Connect(server.port());
   ASSERT_GE(fd, 0);
   std::string request = std::to_string((5 << 20) - 100) + " 1000\n";
   ASSERT_TRUE(WriteAll(fd, request.data(), request.size()));
   std::string got = ReadToEnd(fd);
   close(fd);
   EXPECT_LT(got.size(), size_t{1000 + 8});
-  std::vector<absl::Status> reasons = WaitForCloses(stats, 5);
+  std::vector<absl::Status> reasons = WaitForCloses(server.stats(), 5);
   ASSERT_EQ(reasons.size(), 5u);
   EXPECT_EQ(reasons.back().code(), absl::StatusCode::kOutOfRange) << reasons.back();
-  reactor->reset();
-  close(file_fd);
 }
 
 // Answers any request with many small file ranges, each between two buffers, as a fetch response
@@ -579,39 +600,6 @@ TEST(NetTest, FileRangeIsSplicedByteExact) { FileRangeIsSentByteExact(kFeatureDi
 TEST(NetTest, FileRangeWithoutSpliceIsReadAndSent) {
   FileRangeIsSentByteExact(kFeatureSplice | kFeatureDirectSend);
 }
-
-// One shard serving `contents` from an unlinked file with FileHandler.
-class FileServer {
- public:
-  testing::AssertionResult Start(uint32_t disabled_features, const std::string& contents) {
-    ReactorOptions options = SmallOptions(1);
-    options.disabled_features = disabled_features;
-    auto reactor = Reactor::Start(options);
-    if (!reactor.ok()) return testing::AssertionFailure() << reactor.status();
-    reactor_ = std::move(*reactor);
-    file_fd_ = TempFileWith(contents);
-    if (file_fd_ < 0) return testing::AssertionFailure() << "temporary file";
-    absl::StatusOr<uint16_t> port =
-        reactor_->Listen("127.0.0.1", 0, [this](Connection&) -> std::unique_ptr<ConnectionHandler> {
-          return std::make_unique<FileHandler>(file_fd_, &stats_);
-        });
-    if (!port.ok()) return testing::AssertionFailure() << port.status();
-    port_ = *port;
-    return testing::AssertionSuccess();
-  }
-  ~FileServer() {
-    reactor_.reset();  // before the file it serves
-    if (file_fd_ >= 0) close(file_fd_);
-  }
-  uint16_t port() const { return port_; }
-  Stats& stats() { return stats_; }
-
- private:
-  Stats stats_;  // outlives the reactor, whose shard reports into it
-  std::unique_ptr<Reactor> reactor_;
-  int file_fd_ = -1;
-  uint16_t port_ = 0;
-};
 
 // A client that waits before reading: the range fills the socket's buffer, the shard's send stops
 // at EAGAIN and resumes on POLLOUT, and every byte arrives in order. Meanwhile the same shard
