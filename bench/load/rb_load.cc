@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "histogram.h"
+#include "timeline.h"
 
 namespace ringbroker::bench {
 namespace {
@@ -66,6 +67,7 @@ struct Settings {
   std::vector<std::pair<std::string, std::string>> passthrough;  // --set key=value
   double idle_timeout_s = 10;  // consumers give up after this long without a message
   int64_t wakeup_probe_us = 0;  // 0 = no wake-up probe
+  int64_t timeline_ms = 0;      // 0 = no latency timeline
 };
 
 const char* ModeName(Mode mode) {
@@ -109,6 +111,8 @@ void PrintUsage() {
       "  --json FILE             also write the result as JSON\n"
       "  --set KEY=VALUE         librdkafka property for every client (repeatable)\n"
       "  --idle-timeout S        consumers stop after S seconds without a message (10)\n"
+      "  --timeline-ms MS        also record, per MS-millisecond window of send time, the messages\n"
+      "                          sent and their worst latency (JSON \"timeline\"; 0 = off, the default)\n"
       "  --wakeup-probe-us US    while measuring, a thread sleeps US microseconds at a time and\n"
       "                          records how late it wakes: the machine's own scheduling delay\n"
       "                          (0 = no probe, the default)\n"
@@ -158,7 +162,7 @@ Settings ParseSettings(int argc, char** argv) {
       {"consumers", required_argument, nullptr, 'C'},   {"group", required_argument, nullptr, 'g'},
       {"broker-pid", required_argument, nullptr, 'k'},  {"json", required_argument, nullptr, 'j'},
       {"set", required_argument, nullptr, 'X'},         {"idle-timeout", required_argument, nullptr, 'i'},
-      {"wakeup-probe-us", required_argument, nullptr, 'w'},
+      {"wakeup-probe-us", required_argument, nullptr, 'w'}, {"timeline-ms", required_argument, nullptr, 'T'},
       {"help", no_argument, nullptr, 'h'},              {nullptr, 0, nullptr, 0},
   };
   optind = 2;  // argv[1] is the mode
@@ -184,6 +188,7 @@ Settings ParseSettings(int argc, char** argv) {
       case 'j': settings.json_path = optarg; break;
       case 'i': settings.idle_timeout_s = ParseNumber(name, optarg, 0.1); break;
       case 'w': settings.wakeup_probe_us = ParseInteger(name, optarg, 0); break;
+      case 'T': settings.timeline_ms = ParseInteger(name, optarg, 0); break;
       case 'X': {
         const char* equals = std::strchr(optarg, '=');
         if (equals == nullptr || equals == optarg) Die(std::string("--set wants KEY=VALUE, got '") + optarg + "'");
@@ -452,6 +457,8 @@ struct ThreadResult {
   uint64_t end_ns = 0;  // when this thread's share of the work was complete
   std::string first_error;
   LatencyHistogram latency_ns;  // producers: produce() to delivery; consumers: end to end
+  LatencyTimeline timeline;     // the same latencies by the time each message was sent
+  uint64_t start_ns = 0;        // the run's start, once measuring (timeline times count from it)
 
   void NoteError(const std::string& message) {
     if (errors++ == 0) first_error = message;
@@ -470,12 +477,21 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   }
   const auto sent_ns = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(message->_private));
   result->latency_ns.Record(now_ns - sent_ns);
+  if (result->start_ns != 0 && sent_ns >= result->start_ns) result->timeline.Record(sent_ns - result->start_ns, now_ns - sent_ns);
   ++result->messages;
   result->bytes += message->len;
 }
 
 // Blocks in rd_kafka_poll until `until_ns`, serving delivery reports the moment they arrive: a long
 // wait sleeps inside librdkafka's queue (woken by a report), the last sub-millisecond in short naps.
+// A producer with a target rate sends while it is on schedule and sleeps only once it is this far
+// ahead of it: at a rate it sends bursts of up to 1 ms worth of messages, as Kafka's
+// ProducerPerformance throttler does (it sleeps in steps of at least 2 ms). Sleeping until each
+// message's own slot (every 6 us at 170,000 msgs/s) cost this 2-vCPU VM more than the messages:
+// in the end-to-end cell at half the peak, the machine was 82-85% busy against 52-58% this way, and
+// a sleep shorter than the timer slack ends late anyway.
+constexpr uint64_t kPaceAheadNs = 1'000'000;
+
 void PollUntil(rd_kafka_t* producer, uint64_t until_ns) {
   for (uint64_t now = MonotonicNanos(); now < until_ns; now = MonotonicNanos()) {
     const uint64_t remaining_ns = until_ns - now;
@@ -513,12 +529,14 @@ void RunProducer(Run& run, int index, ThreadResult& result) {
   run.ready.count_down();
   run.go.wait();
   const uint64_t start_ns = run.start_ns.load();
+  result.start_ns = start_ns;
   const uint64_t deadline_ns =
       settings.duration_s > 0 ? start_ns + static_cast<uint64_t>(settings.duration_s * 1e9) : UINT64_MAX;
 
   for (uint64_t sent = 0; sent < quota; ++sent) {
     if (interval_ns > 0) {
-      PollUntil(producer.get(), start_ns + static_cast<uint64_t>(interval_ns * static_cast<double>(sent)));
+      const uint64_t due_ns = start_ns + static_cast<uint64_t>(interval_ns * static_cast<double>(sent));
+      if (due_ns > MonotonicNanos() + kPaceAheadNs) PollUntil(producer.get(), due_ns);
     }
     uint64_t now_ns = MonotonicNanos();
     if (now_ns >= deadline_ns) break;
@@ -668,7 +686,11 @@ void RunConsumer(Run& run, int index, ThreadResult& result) {
         // End to end, only this run's messages count: anything else in the topic is not its traffic.
         const bool counts = run.settings.mode != Mode::kEndToEnd || (run_id == run.run_id && sent_ns <= now_ns);
         if (counts) {
-          if (run.settings.mode == Mode::kEndToEnd) result.latency_ns.Record(now_ns - sent_ns);
+          if (run.settings.mode == Mode::kEndToEnd) {
+            result.latency_ns.Record(now_ns - sent_ns);
+            const uint64_t start_ns = run.start_ns.load();
+            if (sent_ns >= start_ns) result.timeline.Record(sent_ns - start_ns, now_ns - sent_ns);
+          }
           ++messages;
           result.bytes += message->len;
         }
@@ -761,6 +783,9 @@ struct Summary {
   std::optional<double> load_cpu_seconds;       // this process, every thread
   std::optional<MachineCpu> machine_cpu;        // all CPUs over the same window
   LatencyHistogram wakeup_late_ns;              // --wakeup-probe-us: how late each sleep ended
+  LatencyTimeline produce_timeline;             // --timeline-ms
+  LatencyTimeline e2e_timeline;                 // --timeline-ms, e2e only
+  double start_unix_s = 0;                      // wall clock when the measured interval began
   std::vector<std::string> error_samples;
 };
 
@@ -780,11 +805,11 @@ class JsonWriter {
     return *this;
   }
   JsonWriter& Integer(uint64_t value) { Comma(); out_ += std::to_string(value); return *this; }
-  JsonWriter& Number(double value) {
+  JsonWriter& Number(double value, int significant_digits = 6) {
     Comma();
     if (!std::isfinite(value)) { out_ += "null"; return *this; }
     char text[64];
-    std::snprintf(text, sizeof(text), "%.6g", value);
+    std::snprintf(text, sizeof(text), "%.*g", significant_digits, value);
     out_ += text;
     return *this;
   }
@@ -832,6 +857,15 @@ void WriteHistogram(JsonWriter& json, const LatencyHistogram& histogram) {
     // The top bucket's bound is 2^64 - 1 ns; no latency gets there, but say so as the max.
     const uint64_t bound = std::min(bucket.upper_bound, histogram.max());
     json.Open('[').Number(Micros(bound)).Integer(bucket.count).Close(']');
+  }
+  json.Close(']');
+}
+
+// [[messages sent in the window, worst latency of those in us], ...], one per window from the start.
+void WriteTimeline(JsonWriter& json, const LatencyTimeline& timeline) {
+  json.Open('[');
+  for (const LatencyTimeline::Window& window : timeline.windows()) {
+    json.Open('[').Integer(window.count).Number(Micros(window.max_ns)).Close(']');
   }
   json.Close(']');
 }
@@ -905,6 +939,21 @@ std::string ToJson(const Settings& settings, const TopicLayout& layout, const Su
   } else {
     json.Null();
   }
+  json.Key("timeline");
+  if (settings.timeline_ms > 0) {
+    json.Open('{');
+    json.Key("window_ms").Integer(static_cast<uint64_t>(settings.timeline_ms));
+    json.Key("start_unix_s").Number(summary.start_unix_s, 16);
+    json.Key("produce");
+    WriteTimeline(json, summary.produce_timeline);
+    if (settings.mode == Mode::kEndToEnd) {
+      json.Key("e2e");
+      WriteTimeline(json, summary.e2e_timeline);
+    }
+    json.Close('}');
+  } else {
+    json.Null();
+  }
   json.Key("latency_histogram_us");
   WriteHistogram(json, summary.latency_ns);
   if (settings.mode == Mode::kEndToEnd) {
@@ -969,6 +1018,20 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
                   settings.wakeup_probe_us);
     PrintLatency(what, summary.wakeup_late_ns);
   }
+  if (settings.timeline_ms > 0) {
+    const LatencyTimeline& timeline =
+        settings.mode == Mode::kEndToEnd ? summary.e2e_timeline : summary.produce_timeline;
+    size_t worst = 0;
+    for (size_t i = 0; i < timeline.windows().size(); ++i) {
+      if (timeline.windows()[i].max_ns > timeline.windows()[worst].max_ns) worst = i;
+    }
+    if (!timeline.windows().empty()) {
+      std::printf("  timeline (%" PRId64 " ms windows by send time): worst %s latency %.1f us, in the window at %.3f s\n",
+                  settings.timeline_ms, settings.mode == Mode::kEndToEnd ? "end-to-end" : "produce",
+                  Micros(timeline.windows()[worst].max_ns),
+                  static_cast<double>(worst) * static_cast<double>(settings.timeline_ms) / 1e3);
+    }
+  }
   std::printf("  errors: %" PRIu64 "\n", summary.errors);
 }
 
@@ -1014,6 +1077,9 @@ int Main(int argc, char** argv) {
 
   std::vector<ThreadResult> producer_results(static_cast<size_t>(producers));
   std::vector<ThreadResult> consumer_results(static_cast<size_t>(consumers));
+  const LatencyTimeline no_samples_yet(static_cast<uint64_t>(settings.timeline_ms) * 1'000'000);
+  for (ThreadResult& result : producer_results) result.timeline = no_samples_yet;
+  for (ThreadResult& result : consumer_results) result.timeline = no_samples_yet;
   std::vector<std::thread> threads;
   // Consumers first: in e2e mode they position themselves before anything is produced.
   for (int i = 0; i < consumers; ++i) {
@@ -1029,6 +1095,8 @@ int Main(int argc, char** argv) {
   const std::optional<double> load_cpu_before = ProcessCpuSeconds(getpid());
   const std::optional<MachineCpuSample> machine_before = SampleMachineCpu();
   const uint64_t start_ns = MonotonicNanos();
+  timespec start_wall{};
+  clock_gettime(CLOCK_REALTIME, &start_wall);
   run.start_ns = start_ns;
   run.go.count_down();
   std::atomic<bool> probe_stop{false};
@@ -1064,6 +1132,7 @@ int Main(int argc, char** argv) {
     summary.bytes += result.bytes;
     summary.errors += result.errors;
     summary.latency_ns.Merge(result.latency_ns);
+    summary.produce_timeline.Merge(result.timeline);
     end_ns = std::max(end_ns, result.end_ns);
     if (result.errors > 0) summary.error_samples.push_back(result.first_error);
   }
@@ -1078,9 +1147,11 @@ int Main(int argc, char** argv) {
       summary.consumed_messages += result.messages;
       summary.consumed_bytes += result.bytes;
       summary.e2e_latency_ns.Merge(result.latency_ns);
+      summary.e2e_timeline.Merge(result.timeline);
     }
   }
   summary.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
+  summary.start_unix_s = static_cast<double>(start_wall.tv_sec) + static_cast<double>(start_wall.tv_nsec) / 1e9;
   summary.wakeup_late_ns = probe_late_ns;
   if (cpu_before && cpu_after) summary.broker_cpu_seconds = *cpu_after - *cpu_before;
   if (load_cpu_before && load_cpu_after) summary.load_cpu_seconds = *load_cpu_after - *load_cpu_before;

@@ -52,6 +52,7 @@ class RbLoadTest(unittest.TestCase):
         self.assertEqual(sum(count for _, count in produced["latency_histogram_us"]), 20000)
         self.assertIsNotNone(produced["broker_cpu_seconds"])
         self.assertIsNone(produced["wakeup_probe"])
+        self.assertIsNone(produced["timeline"])
 
         consumed = self.rb_load("consume", "--topic", topic)
         self.assertEqual(consumed["messages"], 20000)
@@ -59,11 +60,23 @@ class RbLoadTest(unittest.TestCase):
         self.assertEqual(consumed["errors"], 0)
         self.assertEqual(consumed["latency_us"]["count"], 0)
 
-    def test_end_to_end_with_wakeup_probe(self):
+    def test_end_to_end_with_wakeup_probe_and_timeline(self):
         topic = f"rbl-{uuid.uuid4().hex[:8]}"
         result = self.rb_load("e2e", "--topic", topic, "--rate", "2000", "--duration", "2",
-                              "--message-size", "64", "--linger-ms", "0", "--wakeup-probe-us", "1000")
+                              "--message-size", "64", "--linger-ms", "0", "--wakeup-probe-us", "1000",
+                              "--timeline-ms", "250")
         self.assertGreater(result["messages"], 0)
+        # Paced: never more than the rate allows, plus the 1 ms a producer may run ahead.
+        self.assertLessEqual(result["messages"], 2000 * 2 + 2)
+        timeline = result["timeline"]
+        self.assertEqual(timeline["window_ms"], 250)
+        self.assertGreater(timeline["start_unix_s"], 1.6e9)
+        # Every message lands in the window of its send time; the worst window holds the worst latency.
+        for kind, latency in (("produce", "latency_us"), ("e2e", "e2e_latency_us")):
+            windows = timeline[kind]
+            self.assertLessEqual(len(windows), 2000 // 250 + 1)
+            self.assertEqual(sum(count for count, _ in windows), result["messages"])
+            self.assertEqual(max(worst for _, worst in windows), result[latency]["max"])
         self.assertEqual(result["consumed_messages"], result["messages"])
         self.assertEqual(result["e2e_latency_us"]["count"], result["messages"])
         probe = result["wakeup_probe"]
