@@ -187,6 +187,11 @@ class Log {
     AppendCallback done;
     AppendResult result;
   };
+  // The directory sync of a roll, while in flight: the sync rounds waiting for it.
+  struct DirSync {
+    int64_t base_offset = 0;  // of the segment the roll created
+    std::vector<StatusCallback> waiters;
+  };
 
   Log(FileSystem& fs, std::string dir, LogConfig config, LogOptions options);
   int64_t Now() const { return options_.clock_ms(); }
@@ -198,6 +203,7 @@ class Log {
   void Fail(absl::Status status);
   void StartSync();
   void OnSyncDone(absl::Status status);
+  void OnDirSynced(const std::shared_ptr<DirSync>& dir_sync, absl::Status status);
   void MaybeSeal();
   void OnSealed(const std::shared_ptr<Segment>& segment, absl::Status status);
   absl::Status SealBlocking(Segment& segment);
@@ -240,6 +246,8 @@ class Log {
   int64_t unflushed_messages_ = 0;
   int64_t oldest_unflushed_ms_ = -1;
 
+  std::shared_ptr<DirSync> latest_dir_sync_;  // of the latest roll, until it completes
+  int dir_syncs_in_flight_ = 0;
   std::deque<std::shared_ptr<Segment>> to_seal_;  // rolled, indexes not yet on disk
   bool seal_in_flight_ = false;
   int truncations_in_flight_ = 0;

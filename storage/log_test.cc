@@ -3,9 +3,13 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "storage/format.h"
+#include "storage/io/memory_file.h"
 #include "storage/io/posix_file.h"
 #include "storage/log_test_harness.h"
 
@@ -177,6 +181,95 @@ TEST(LogTest, RollsOnSegmentBytesAndReadsAcrossSegments) {
   // Rolled segments get sealed: their index files exist and the recovery point moved on.
   EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back());
   EXPECT_TRUE(h.fs.Exists(h.dir + "/" + format::SegmentBaseName(0) + ".index"));
+}
+
+// Delegates to a MemoryFileSystem but holds every SyncDirAsync until the test releases it, so that a
+// roll's directory sync can be ordered after the data syncs that follow it.
+class HeldDirSyncs final : public FileSystem {
+ public:
+  absl::StatusOr<std::unique_ptr<File>> Open(std::string_view path, OpenMode mode) override {
+    return memory.Open(path, mode);
+  }
+  absl::Status Remove(std::string_view path) override { return memory.Remove(path); }
+  absl::Status Rename(std::string_view from, std::string_view to) override { return memory.Rename(from, to); }
+  absl::StatusOr<std::vector<std::string>> List(std::string_view dir) override { return memory.List(dir); }
+  absl::Status Mkdir(std::string_view dir) override { return memory.Mkdir(dir); }
+  absl::Status SyncDir(std::string_view dir) override { return memory.SyncDir(dir); }
+  void SyncDirAsync(std::string_view, StatusCallback done) override { held.push_back(std::move(done)); }
+  bool Exists(std::string_view path) override { return memory.Exists(path); }
+
+  void Release(absl::Status status) {
+    std::vector<StatusCallback> callbacks = std::move(held);
+    held.clear();
+    for (auto& callback : callbacks) callback(status);
+  }
+
+  MemoryFileSystem memory;
+  std::vector<StatusCallback> held;
+};
+
+// Appends acks=1 batches until the log rolls; returns the buffers, which must outlive the log.
+std::vector<std::vector<uint8_t>> FillUntilRoll(Log& log) {
+  std::vector<std::vector<uint8_t>> buffers;
+  buffers.reserve(64);
+  while (log.segment_count() < 2 && buffers.size() < 64) {
+    buffers.push_back(MakeSimpleBatch(2, 200, 0));
+    log.Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
+               [](absl::StatusOr<AppendResult> r) { ASSERT_TRUE(r.ok()) << r.status(); });
+  }
+  return buffers;
+}
+
+TEST(LogTest, ADurableAppendInANewSegmentWaitsForItsNameToBeSynced) {
+  HeldDirSyncs fs;
+  auto log = Log::Open(fs, "/log", SmallSegments(), LogOptions{});
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto buffers = FillUntilRoll(**log);
+  ASSERT_EQ((*log)->segment_count(), 2u);
+  ASSERT_EQ(fs.held.size(), 1u) << "the roll's directory sync is in flight";
+
+  // acks=1 appends do not wait for it...
+  std::vector<uint8_t> quick = MakeSimpleBatch(1, 10, 0);
+  bool quick_acked = false;
+  (*log)->Append(absl::MakeSpan(quick), AppendOptions{.durable = false},
+                 [&](absl::StatusOr<AppendResult> r) { quick_acked = r.ok(); });
+  EXPECT_TRUE(quick_acked);
+  // ...acks=all ones do: their bytes are synced, the segment's name is not yet.
+  std::vector<uint8_t> durable = MakeSimpleBatch(1, 10, 0);
+  std::optional<absl::StatusOr<AppendResult>> result;
+  (*log)->Append(absl::MakeSpan(durable), AppendOptions{},
+                 [&](absl::StatusOr<AppendResult> r) { result = std::move(r); });
+  EXPECT_FALSE(result.has_value());
+  EXPECT_FALSE((*log)->idle());
+  fs.Release(absl::OkStatus());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_TRUE((*log)->idle());
+  EXPECT_TRUE((*log)->Close().ok());
+}
+
+TEST(LogTest, AFailedDirectorySyncAtARollAcknowledgesNothingInTheNewSegment) {
+  HeldDirSyncs fs;
+  auto log = Log::Open(fs, "/log", SmallSegments(), LogOptions{});
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto buffers = FillUntilRoll(**log);
+  ASSERT_EQ(fs.held.size(), 1u);
+  std::vector<uint8_t> durable = MakeSimpleBatch(1, 10, 0);
+  std::optional<absl::StatusOr<AppendResult>> result;
+  (*log)->Append(absl::MakeSpan(durable), AppendOptions{},
+                 [&](absl::StatusOr<AppendResult> r) { result = std::move(r); });
+  EXPECT_FALSE(result.has_value());
+  fs.Release(absl::DataLossError("fsync: EIO"));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ok());
+  EXPECT_FALSE((*log)->status().ok());
+  // The log takes no more appends.
+  std::vector<uint8_t> later = MakeSimpleBatch(1, 10, 0);
+  std::optional<absl::StatusOr<AppendResult>> later_result;
+  (*log)->Append(absl::MakeSpan(later), AppendOptions{.durable = false},
+                 [&](absl::StatusOr<AppendResult> r) { later_result = std::move(r); });
+  ASSERT_TRUE(later_result.has_value());
+  EXPECT_FALSE(later_result->ok());
 }
 
 TEST(LogTest, RollsOnSegmentMsAndOnFullIndex) {

@@ -367,6 +367,45 @@ absl::StatusOr<std::vector<std::string>> UringFileSystem::List(std::string_view 
 }
 absl::Status UringFileSystem::Mkdir(std::string_view dir) { return posix_.Mkdir(dir); }
 absl::Status UringFileSystem::SyncDir(std::string_view dir) { return posix_.SyncDir(dir); }
+
+// An fsync of a directory through the ring; owns the descriptor it opened for it.
+class UringFileSystem::DirSyncOp final : public Completion {
+ public:
+  DirSyncOp(int fd, std::string dir, StatusCallback done) : fd_(fd), dir_(std::move(dir)), done_(std::move(done)) {}
+
+  void OnComplete(int32_t result, uint32_t) override {
+    close(fd_);
+    absl::Status status = result < 0 ? PosixError(-result, "fsync", dir_) : absl::OkStatus();
+    StatusCallback done = std::move(done_);
+    delete this;
+    done(std::move(status));
+  }
+
+ private:
+  const int fd_;
+  const std::string dir_;
+  StatusCallback done_;
+};
+
+void UringFileSystem::SyncDirAsync(std::string_view dir, StatusCallback done) {
+  Shard* shard = Shard::Current();
+  if (shard == nullptr) {
+    done(SyncDir(dir));
+    return;
+  }
+  std::string path(dir);
+  // Opening a directory is a lookup, not a wait for the disk.
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    absl::Status status = PosixError(errno, "open", path);
+    shard->Defer([done = std::move(done), status]() mutable { done(status); });
+    return;
+  }
+  auto* op = new DirSyncOp(fd, std::move(path), std::move(done));
+  io_uring_sqe* sqe = shard->GetSqe();
+  io_uring_prep_fsync(sqe, fd, 0);
+  shard->Arm(sqe, op);
+}
 bool UringFileSystem::Exists(std::string_view path) { return posix_.Exists(path); }
 
 }  // namespace ringbroker::reactor

@@ -78,9 +78,14 @@ class UringFileSystem final : public storage::FileSystem {
   absl::StatusOr<std::vector<std::string>> List(std::string_view dir) override;
   absl::Status Mkdir(std::string_view dir) override;
   absl::Status SyncDir(std::string_view dir) override;
+  // On a shard thread, the fsync goes through the ring (an io-wq worker waits for the disk, not the
+  // shard); elsewhere it is SyncDir.
+  void SyncDirAsync(std::string_view dir, storage::StatusCallback done) override;
   bool Exists(std::string_view path) override;
 
  private:
+  class DirSyncOp;
+
   // Directory operations are the same plain system calls either way.
   storage::PosixFileSystem posix_;
 };

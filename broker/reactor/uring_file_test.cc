@@ -248,6 +248,35 @@ TEST_F(UringFileTest, FileSystemOperations) {
   EXPECT_FALSE(fs_.Exists(dir_ + "/x/y/g"));
 }
 
+TEST_F(UringFileTest, SyncDirAsyncCompletesFromTheLoopOnAShardAndInlineElsewhere) {
+  ASSERT_TRUE(fs_.Mkdir(dir_ + "/s").ok());
+  absl::Status on_shard = absl::UnknownError("not run");
+  absl::Status missing;
+  bool returned_first = false;
+  bool returned = false;  // outlives the shard lambda, whose callbacks read it
+  OnShard([&](Shard&, std::function<void()> finish) {
+    fs_.SyncDirAsync(dir_ + "/s", [&, finish](absl::Status s) {
+      on_shard = s;
+      returned_first = returned;
+      fs_.SyncDirAsync(dir_ + "/no-such-dir", [&, finish](absl::Status s2) {
+        missing = s2;
+        finish();
+      });
+    });
+    returned = true;
+  });
+  EXPECT_TRUE(on_shard.ok()) << on_shard;
+  EXPECT_TRUE(returned_first) << "a shard's directory sync completes from the loop, not inside the call";
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+
+  bool inline_done = false;
+  fs_.SyncDirAsync(dir_ + "/s", [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    inline_done = true;
+  });
+  EXPECT_TRUE(inline_done) << "off a shard it is the blocking SyncDir";
+}
+
 TEST_F(UringFileTest, StopWaitsForFileOperationsInFlight) {
   auto file = fs_.Open(dir_ + "/d", storage::OpenMode::kCreate);
   ASSERT_TRUE(file.ok());

@@ -101,6 +101,10 @@ class FileSystem {
   virtual absl::Status Mkdir(std::string_view dir) = 0;
   // Makes the creations, removals and renames in `dir` durable (fsync of the directory).
   virtual absl::Status SyncDir(std::string_view dir) = 0;
+  // SyncDir without waiting for it: `done` gets its result. This default runs SyncDir and `done`
+  // before returning; an implementation with an event loop returns first and completes there (a
+  // directory fsync queues behind the disk's other writes, and its caller may be serving others).
+  virtual void SyncDirAsync(std::string_view dir, StatusCallback done) { done(SyncDir(dir)); }
   virtual bool Exists(std::string_view path) = 0;
 };
 

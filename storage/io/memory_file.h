@@ -21,7 +21,7 @@ namespace ringbroker::storage {
 
 class MemoryFileSystem final : public FileSystem {
  public:
-  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen };
+  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen, kSyncDir };
 
   MemoryFileSystem() = default;
   ~MemoryFileSystem() override;
@@ -32,6 +32,8 @@ class MemoryFileSystem final : public FileSystem {
   absl::StatusOr<std::vector<std::string>> List(std::string_view dir) override;
   absl::Status Mkdir(std::string_view dir) override;
   absl::Status SyncDir(std::string_view dir) override;
+  // Completes like the files' asynchronous calls (queued while deferred); kSyncDir faults apply.
+  void SyncDirAsync(std::string_view dir, StatusCallback done) override;
   bool Exists(std::string_view path) override;
 
   // When deferred, asynchronous calls queue their completion; Poll() runs the queued ones in order
