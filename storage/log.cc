@@ -282,9 +282,10 @@ absl::Status Log::RemoveSegment(int64_t base_offset) {
 }
 
 bool Log::idle() const {
+  // A failed log seals nothing more (MaybeSeal), so segments left to seal do not keep it busy.
   return inflight_.empty() && awaiting_sync_.empty() && !sync_in_flight_ && !seal_in_flight_ &&
-         to_seal_.empty() && truncations_in_flight_ == 0 && reads_in_flight_ == 0 &&
-         dir_syncs_in_flight_ == 0;
+         (to_seal_.empty() || !failed_.ok()) && truncations_in_flight_ == 0 &&
+         reads_in_flight_ == 0 && dir_syncs_in_flight_ == 0;
 }
 
 uint64_t Log::size_bytes() const {
@@ -579,24 +580,36 @@ absl::Status Log::Roll() {
   auto segment = Segment::Create(fs_, dir_, next_offset_, config_, Now());
   // A failed roll fails only this append: nothing was written, so there is no hole.
   if (!segment.ok()) return segment.status();
-  to_seal_.push_back(active());
-  segments_.emplace(next_offset_, std::move(*segment));
   // The new file's name must be durable before anything synced into it is acknowledged; sync
   // rounds wait for this (StartSync). The owner's thread does not: a directory fsync waits behind
   // the disk's other writes (41 ms measured on the shard thread while a 1 GiB segment was being
   // written back), and appends with acks=1 need not wait for it at all.
   auto dir_sync = std::make_shared<DirSync>();
   dir_sync->base_offset = next_offset_;
-  latest_dir_sync_ = dir_sync;
+  dir_sync->in_roll = true;
   ++dir_syncs_in_flight_;
   fs_.SyncDirAsync(dir_, [this, dir_sync](absl::Status s) { OnDirSynced(dir_sync, std::move(s)); });
+  dir_sync->in_roll = false;
+  if (!dir_sync->failed_in_roll.ok()) {
+    // It failed before returning: as a failed create, this append fails and the log goes on.
+    (void)fs_.Remove((*segment)->log_path());
+    return dir_sync->failed_in_roll;
+  }
+  if (!dir_sync->completed) latest_dir_sync_ = dir_sync;
+  to_seal_.push_back(active());
+  segments_.emplace(next_offset_, std::move(*segment));
   MaybeSeal();
   return absl::OkStatus();
 }
 
 void Log::OnDirSynced(const std::shared_ptr<DirSync>& dir_sync, absl::Status status) {
   --dir_syncs_in_flight_;
+  dir_sync->completed = true;
   if (latest_dir_sync_ == dir_sync) latest_dir_sync_.reset();
+  if (!status.ok() && dir_sync->in_roll) {
+    dir_sync->failed_in_roll = std::move(status);  // Roll undoes itself
+    return;
+  }
   if (!status.ok()) {
     // As for a failed data sync: stop appending, and acknowledge nothing of the segment whose name
     // may not have reached the disk.

@@ -191,6 +191,9 @@ class Log {
   struct DirSync {
     int64_t base_offset = 0;  // of the segment the roll created
     std::vector<StatusCallback> waiters;
+    bool in_roll = false;          // completing inside the SyncDirAsync call
+    bool completed = false;
+    absl::Status failed_in_roll;   // a failure inside that call: Roll undoes the roll
   };
 
   Log(FileSystem& fs, std::string dir, LogConfig config, LogOptions options);

@@ -208,7 +208,8 @@ class HeldDirSyncs final : public FileSystem {
   std::vector<StatusCallback> held;
 };
 
-// Appends acks=1 batches until the log rolls; returns the buffers, which must outlive the log.
+// Appends acks=1 batches until the log rolls (they complete inline: the files are not deferred);
+// returns their buffers.
 std::vector<std::vector<uint8_t>> FillUntilRoll(Log& log) {
   std::vector<std::vector<uint8_t>> buffers;
   buffers.reserve(64);
@@ -270,6 +271,30 @@ TEST(LogTest, AFailedDirectorySyncAtARollAcknowledgesNothingInTheNewSegment) {
                  [&](absl::StatusOr<AppendResult> r) { later_result = std::move(r); });
   ASSERT_TRUE(later_result.has_value());
   EXPECT_FALSE(later_result->ok());
+  // Nothing is left in flight: the owner can close (and so delete) the failed log.
+  EXPECT_TRUE((*log)->idle());
+  EXPECT_FALSE(absl::IsFailedPrecondition((*log)->Close()));
+}
+
+TEST(LogTest, ADirectorySyncThatFailsInsideTheRollFailsOnlyThatAppend) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms)).ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kSyncDir, "", absl::DataLossError("fsync: EIO"));
+  std::optional<absl::Status> failure;
+  for (int i = 0; i < 64 && !failure; ++i) {
+    auto r = h.Append(MakeSimpleBatch(2, 200, h.now_ms));
+    if (!r.ok()) failure = r.status();
+  }
+  ASSERT_TRUE(failure.has_value()) << "no roll was attempted";
+  EXPECT_EQ(h.log().segment_count(), 1u) << "the roll was undone";
+  EXPECT_TRUE(h.log().status().ok());
+  EXPECT_TRUE(h.log().idle());
+  // The next append rolls again, and is acknowledged.
+  auto next = h.Append(MakeSimpleBatch(2, 200, h.now_ms));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(h.log().segment_count(), 2u);
+  EXPECT_TRUE(h.CloseAndReopen().ok());
 }
 
 TEST(LogTest, RollsOnSegmentMsAndOnFullIndex) {
