@@ -31,6 +31,11 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
     if (it->second->topic_id == meta->topic_id()) return it->second.get();
     // The topic was deleted and created again: the old log must not leak into the new topic.
     Reconcile(snapshot);
+    // Still there: the old log is busy (a write, sync or seal in flight whose callback holds it),
+    // so it can be neither destroyed nor replaced yet. Retriable; the maintenance tick retries it.
+    if (partitions_.contains(tp)) {
+      return absl::UnavailableError(absl::StrCat("the earlier ", topic, "-", partition, " is still closing"));
+    }
   }
   std::map<std::string, std::string> explicit_configs(meta->configs().begin(), meta->configs().end());
   const std::map<std::string, std::string> effective = EffectiveTopicConfigs(*context_.config, explicit_configs);
