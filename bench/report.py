@@ -325,7 +325,7 @@ def find_cell(cells, smp, name):
 def e2e_share_of_peak(cells, cell):
     """A rate-limited e2e cell's target rate as a share of its e2e-peak cell's achieved rate."""
     peak = find_cell(cells, cell["smp"], f"e2e-peak-acks1-1024B-p{cell['partitions']}")
-    if not cell["target_rate"] or not peak or not peak["result"].get("msgs_per_sec"):
+    if not cell["target_rate"] or not peak or not (peak["result"] or {}).get("msgs_per_sec"):
         return None
     return cell["target_rate"] / peak["result"]["msgs_per_sec"]
 
@@ -729,7 +729,7 @@ def markdown(doc, base_name):
             worst = t["worst_window"]
             worst_text = f"{fmt_us(worst['worst_us'])} at {worst['at_s']:.1f} s" if worst else "—"
             at_most = t["outside_wake_at_most_over"]
-            add(f"| {c['smp']} | {c['partitions']} | {share:.0%} | {rolls} | {t['slow_windows']} | "
+            add(f"| {c['smp']} | {c['partitions']} | {f'{share:.0%}' if share else '—'} | {rolls} | {t['slow_windows']} | "
                 f"{t['slow_messages'] / t['messages']:.1%} | {t['slow_windows_in_roll_wake']} | "
                 f"{t['slow_messages_in_roll_wake'] / t['messages']:.1%} | {worst_text} | "
                 f"{'—' if at_most is None else f'{at_most:.1%}'} |")
@@ -976,7 +976,7 @@ def plot(doc, base):
 
     # The worst end-to-end latency per window over each 50% cell, with its segment rolls marked.
     timed = [c for c in cells if c["mode"] == "e2e" and c["name"].startswith("e2e-acks1-") and "-at" not in c["name"]
-             and (c["result"] or {}).get("timeline")]
+             and tail_in_time(c, E2E_TARGET_US)]
     if timed:
         fig, axes = plt.subplots(len(timed), 1, figsize=(10, 2.2 * len(timed)), sharex=True, squeeze=False)
         for ax, c in zip(axes[:, 0], timed):

@@ -188,7 +188,10 @@ Settings ParseSettings(int argc, char** argv) {
       case 'j': settings.json_path = optarg; break;
       case 'i': settings.idle_timeout_s = ParseNumber(name, optarg, 0.1); break;
       case 'w': settings.wakeup_probe_us = ParseInteger(name, optarg, 0); break;
-      case 'T': settings.timeline_ms = ParseInteger(name, optarg, 0); break;
+      case 'T':
+        settings.timeline_ms = ParseInteger(name, optarg, 0);
+        if (settings.timeline_ms > 3'600'000) Die("--timeline-ms: at most an hour (3600000)");
+        break;
       case 'X': {
         const char* equals = std::strchr(optarg, '=');
         if (equals == nullptr || equals == optarg) Die(std::string("--set wants KEY=VALUE, got '") + optarg + "'");

@@ -32,9 +32,12 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
     // The topic was deleted and created again: the old log must not leak into the new topic.
     Reconcile(snapshot);
     // Still there: the old log is busy (a write, sync or seal in flight whose callback holds it),
-    // so it can be neither destroyed nor replaced yet. Retriable; the maintenance tick retries it.
+    // so it can be neither destroyed nor replaced yet. NOT_LEADER_OR_FOLLOWER: every client
+    // refreshes its metadata and retries that, in produce and fetch alike; the maintenance tick
+    // retries the close.
     if (partitions_.contains(tp)) {
-      return absl::UnavailableError(absl::StrCat("the earlier ", topic, "-", partition, " is still closing"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the earlier ", topic, "-", partition, " is still closing"));
     }
   }
   std::map<std::string, std::string> explicit_configs(meta->configs().begin(), meta->configs().end());

@@ -197,8 +197,9 @@ class KafkaPythonTest(unittest.TestCase):
             except TopicAlreadyExistsError:
                 self.assertLess(time.time(), deadline, "the deleted topic never went away")
                 time.sleep(0.1)
-        producer = self.producer(acks="all")
-        # The first sends may find the old log still closing (retriable); the client retries them.
+        # Should the old log still be closing, the broker answers NOT_LEADER_OR_FOLLOWER, which a
+        # producer with retries sends again (kafka-python's default is no retries).
+        producer = self.producer(acks="all", retries=5)
         meta = producer.send(topic, b"new").get(timeout=30)
         producer.close()
         self.assertEqual(meta.offset, 0)
