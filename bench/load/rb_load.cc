@@ -480,7 +480,9 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   }
   const auto sent_ns = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(message->_private));
   result->latency_ns.Record(now_ns - sent_ns);
-  if (result->start_ns != 0 && sent_ns >= result->start_ns) result->timeline.Record(sent_ns - result->start_ns, now_ns - sent_ns);
+  if (result->start_ns != 0 && sent_ns >= result->start_ns) {
+    result->timeline.Record(sent_ns - result->start_ns, now_ns - sent_ns);
+  }
   ++result->messages;
   result->bytes += message->len;
 }
@@ -1029,7 +1031,8 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
       if (timeline.windows()[i].max_ns > timeline.windows()[worst].max_ns) worst = i;
     }
     if (!timeline.windows().empty()) {
-      std::printf("  timeline (%" PRId64 " ms windows by send time): worst %s latency %.1f us, in the window at %.3f s\n",
+      std::printf("  timeline (%" PRId64 " ms windows by send time): worst %s latency %.1f us, "
+                  "in the window at %.3f s\n",
                   settings.timeline_ms, settings.mode == Mode::kEndToEnd ? "end-to-end" : "produce",
                   Micros(timeline.windows()[worst].max_ns),
                   static_cast<double>(worst) * static_cast<double>(settings.timeline_ms) / 1e3);
@@ -1154,7 +1157,8 @@ int Main(int argc, char** argv) {
     }
   }
   summary.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
-  summary.start_unix_s = static_cast<double>(start_wall.tv_sec) + static_cast<double>(start_wall.tv_nsec) / 1e9;
+  summary.start_unix_s =
+      static_cast<double>(start_wall.tv_sec) + static_cast<double>(start_wall.tv_nsec) / 1e9;
   summary.wakeup_late_ns = probe_late_ns;
   if (cpu_before && cpu_after) summary.broker_cpu_seconds = *cpu_after - *cpu_before;
   if (load_cpu_before && load_cpu_after) summary.load_cpu_seconds = *load_cpu_after - *load_cpu_before;

@@ -371,7 +371,8 @@ absl::Status UringFileSystem::SyncDir(std::string_view dir) { return posix_.Sync
 // An fsync of a directory through the ring; owns the descriptor it opened for it.
 class UringFileSystem::DirSyncOp final : public Completion {
  public:
-  DirSyncOp(int fd, std::string dir, StatusCallback done) : fd_(fd), dir_(std::move(dir)), done_(std::move(done)) {}
+  DirSyncOp(int fd, std::string dir, StatusCallback done)
+      : fd_(fd), dir_(std::move(dir)), done_(std::move(done)) {}
 
   void OnComplete(int32_t result, uint32_t) override {
     close(fd_);

@@ -148,11 +148,15 @@ absl::StatusOr<std::vector<std::string>> MemoryFileSystem::List(std::string_view
 }
 
 absl::Status MemoryFileSystem::Mkdir(std::string_view) { return absl::OkStatus(); }
-absl::Status MemoryFileSystem::SyncDir(std::string_view dir) { return TakeFault(Op::kSyncDir, std::string(dir)); }
+absl::Status MemoryFileSystem::SyncDir(std::string_view dir) {
+  return TakeFault(Op::kSyncDir, std::string(dir));
+}
 
 void MemoryFileSystem::SyncDirAsync(std::string_view dir, StatusCallback done) {
   std::string path(dir);
-  Complete([this, path = std::move(path), done = std::move(done)]() mutable { done(TakeFault(Op::kSyncDir, path)); });
+  Complete([this, path = std::move(path), done = std::move(done)]() mutable {
+    done(TakeFault(Op::kSyncDir, path));
+  });
 }
 
 bool MemoryFileSystem::Exists(std::string_view path) { return files_.contains(path); }
