@@ -1026,16 +1026,15 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
   if (settings.timeline_ms > 0) {
     const LatencyTimeline& timeline =
         settings.mode == Mode::kEndToEnd ? summary.e2e_timeline : summary.produce_timeline;
-    size_t worst = 0;
-    for (size_t i = 0; i < timeline.windows().size(); ++i) {
-      if (timeline.windows()[i].max_ns > timeline.windows()[worst].max_ns) worst = i;
-    }
-    if (!timeline.windows().empty()) {
+    const auto& windows = timeline.windows();
+    const auto worst = std::max_element(windows.begin(), windows.end(),
+                                        [](const auto& a, const auto& b) { return a.max_ns < b.max_ns; });
+    if (worst != windows.end()) {
       std::printf("  timeline (%" PRId64 " ms windows by send time): worst %s latency %.1f us, "
                   "in the window at %.3f s\n",
                   settings.timeline_ms, settings.mode == Mode::kEndToEnd ? "end-to-end" : "produce",
-                  Micros(timeline.windows()[worst].max_ns),
-                  static_cast<double>(worst) * static_cast<double>(settings.timeline_ms) / 1e3);
+                  Micros(worst->max_ns),
+                  static_cast<double>(worst - windows.begin()) * static_cast<double>(settings.timeline_ms) / 1e3);
     }
   }
   std::printf("  errors: %" PRIu64 "\n", summary.errors);

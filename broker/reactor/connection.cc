@@ -185,14 +185,15 @@ void Connection::StartSend() {
   while (!queue_.empty() && state_ != State::kAborting && state_ != State::kFinished) {
     ReadSmallFileRangesInline();
     if (auto* range = std::get_if<FileRange>(&queue_.front())) {
+      // A turn used up yields before asking about residency: the next turn asks anew anyway.
+      if (sent_here >= kDirectSendTurnBytes) {
+        WaitUntilWritable();
+        return;
+      }
       // What an io-wq splice left in the pipe goes first; a cached range goes by sendfile.
       if (pipe_bytes_ > 0 || (shard_->features_.direct_send &&
                               RangeInPageCache(range->fd, range->offset,
                                                std::min(range->length, kDirectSendBytes)))) {
-        if (sent_here >= kDirectSendTurnBytes) {
-          WaitUntilWritable();
-          return;
-        }
         std::optional<size_t> sent = SendFileRangeNow(*range);
         if (!sent) return;  // the socket is full (POLLOUT armed), or aborted
         sent_here += *sent;
