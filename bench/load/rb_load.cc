@@ -4,9 +4,11 @@
 //
 // Every producer and consumer is its own thread with its own rd_kafka_t, so the client never shares a
 // handle across threads; each keeps its own counters and histograms, merged once everyone has
-// finished. The measured interval starts when all threads are set up and released together, and ends
-// when the last one is done; the broker's CPU time is read at exactly those two points.
+// finished. The measured interval starts when all threads are set up and released together (or, with
+// --warmup, that long after), and ends when the last one is done; the broker's CPU time is read at
+// exactly those two points.
 #include <getopt.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
@@ -68,6 +70,7 @@ struct Settings {
   double idle_timeout_s = 10;  // consumers give up after this long without a message
   int64_t wakeup_probe_us = 0;  // 0 = no wake-up probe
   int64_t timeline_ms = 0;      // 0 = no latency timeline
+  double warmup_s = 0;          // produce and e2e: traffic at the target rate before measuring
 };
 
 const char* ModeName(Mode mode) {
@@ -116,6 +119,8 @@ void PrintUsage() {
       "  --wakeup-probe-us US    while measuring, a thread sleeps US microseconds at a time and\n"
       "                          records how late it wakes: the machine's own scheduling delay\n"
       "                          (0 = no probe, the default)\n"
+      "  --warmup S              produce and e2e with --duration: send at the target rate for S\n"
+      "                          seconds first; messages sent then are not measured (0)\n"
       "Without --count or --duration, consume reads what the topic holds when it starts.\n",
       stderr);
 }
@@ -163,7 +168,8 @@ Settings ParseSettings(int argc, char** argv) {
       {"broker-pid", required_argument, nullptr, 'k'},  {"json", required_argument, nullptr, 'j'},
       {"set", required_argument, nullptr, 'X'},         {"idle-timeout", required_argument, nullptr, 'i'},
       {"wakeup-probe-us", required_argument, nullptr, 'w'}, {"timeline-ms", required_argument, nullptr, 'T'},
-      {"help", no_argument, nullptr, 'h'},              {nullptr, 0, nullptr, 0},
+      {"warmup", required_argument, nullptr, 'W'},      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
   };
   optind = 2;  // argv[1] is the mode
   int index = 0;
@@ -192,6 +198,10 @@ Settings ParseSettings(int argc, char** argv) {
         settings.timeline_ms = ParseInteger(name, optarg, 0);
         if (settings.timeline_ms > 3'600'000) Die("--timeline-ms: at most an hour (3600000)");
         break;
+      case 'W':
+        settings.warmup_s = ParseNumber(name, optarg, 0);
+        if (settings.warmup_s > 3600) Die("--warmup: at most an hour (3600)");
+        break;
       case 'X': {
         const char* equals = std::strchr(optarg, '=');
         if (equals == nullptr || equals == optarg) Die(std::string("--set wants KEY=VALUE, got '") + optarg + "'");
@@ -211,6 +221,9 @@ Settings ParseSettings(int argc, char** argv) {
     Die("give --count or --duration");
   }
   if (settings.count != 0 && settings.duration_s != 0) Die("give --count or --duration, not both");
+  if (settings.warmup_s > 0 && (settings.mode == Mode::kConsume || settings.duration_s == 0)) {
+    Die("--warmup goes with produce or e2e and --duration");
+  }
   if (settings.mode == Mode::kEndToEnd && settings.message_size_bytes < kStampBytes) {
     Die("e2e needs --message-size of at least 16 (the timestamp and run id live in the payload)");
   }
@@ -438,9 +451,10 @@ struct Run {
   const uint64_t run_id = std::random_device{}() * uint64_t{0x9E3779B97F4A7C15} ^ MonotonicNanos();
 
   std::latch ready;     // every thread set up (consumers: positioned on their partitions)
-  std::latch go;        // released by main once the broker's CPU time is read
+  std::latch go;        // released by main: the start (and, without a warm-up, the measured start)
   std::latch finished;  // every thread done measuring; clients are destroyed after this
-  std::atomic<uint64_t> start_ns{0};
+  std::atomic<uint64_t> start_ns{0};    // producers pace from here
+  std::atomic<uint64_t> measure_ns{0};  // start_ns + the warm-up: messages sent from here on count
 
   // Consumers stop once they have this many messages; UINT64_MAX while producers still run.
   std::atomic<uint64_t> consume_target{UINT64_MAX};
@@ -461,7 +475,7 @@ struct ThreadResult {
   std::string first_error;
   LatencyHistogram latency_ns;  // producers: produce() to delivery; consumers: end to end
   LatencyTimeline timeline;     // the same latencies by the time each message was sent
-  uint64_t start_ns = 0;        // the run's start, once measuring (timeline times count from it)
+  uint64_t measure_ns = 0;      // messages sent before it are the warm-up's (timeline times count from it)
 
   void NoteError(const std::string& message) {
     if (errors++ == 0) first_error = message;
@@ -479,10 +493,9 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
     return;
   }
   const auto sent_ns = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(message->_private));
+  if (sent_ns < result->measure_ns) return;  // sent during the warm-up
   result->latency_ns.Record(now_ns - sent_ns);
-  if (result->start_ns != 0 && sent_ns >= result->start_ns) {
-    result->timeline.Record(sent_ns - result->start_ns, now_ns - sent_ns);
-  }
+  result->timeline.Record(sent_ns - result->measure_ns, now_ns - sent_ns);
   ++result->messages;
   result->bytes += message->len;
 }
@@ -534,9 +547,9 @@ void RunProducer(Run& run, int index, ThreadResult& result) {
   run.ready.count_down();
   run.go.wait();
   const uint64_t start_ns = run.start_ns.load();
-  result.start_ns = start_ns;
+  result.measure_ns = run.measure_ns.load();
   const uint64_t deadline_ns =
-      settings.duration_s > 0 ? start_ns + static_cast<uint64_t>(settings.duration_s * 1e9) : UINT64_MAX;
+      settings.duration_s > 0 ? result.measure_ns + static_cast<uint64_t>(settings.duration_s * 1e9) : UINT64_MAX;
 
   for (uint64_t sent = 0; sent < quota; ++sent) {
     if (interval_ns > 0) {
@@ -688,13 +701,15 @@ void RunConsumer(Run& run, int index, ThreadResult& result) {
           std::memcpy(&sent_ns, payload, 8);
           std::memcpy(&run_id, payload + 8, 8);
         }
-        // End to end, only this run's messages count: anything else in the topic is not its traffic.
-        const bool counts = run.settings.mode != Mode::kEndToEnd || (run_id == run.run_id && sent_ns <= now_ns);
+        // End to end, only this run's measured messages count: anything else in the topic is not
+        // its traffic, and what was sent during the warm-up is not measured.
+        const uint64_t measure_ns = run.measure_ns.load();
+        const bool counts = run.settings.mode != Mode::kEndToEnd ||
+                            (run_id == run.run_id && sent_ns <= now_ns && sent_ns >= measure_ns);
         if (counts) {
           if (run.settings.mode == Mode::kEndToEnd) {
             result.latency_ns.Record(now_ns - sent_ns);
-            const uint64_t start_ns = run.start_ns.load();
-            if (sent_ns >= start_ns) result.timeline.Record(sent_ns - start_ns, now_ns - sent_ns);
+            result.timeline.Record(sent_ns - measure_ns, now_ns - sent_ns);
           }
           ++messages;
           result.bytes += message->len;
@@ -902,6 +917,7 @@ std::string ToJson(const Settings& settings, const TopicLayout& layout, const Su
   json.Key("broker_pid");
   if (settings.broker_pid) json.Integer(static_cast<uint64_t>(*settings.broker_pid)); else json.Null();
   json.Key("idle_timeout_s").Number(settings.idle_timeout_s);
+  json.Key("warmup_s").Number(settings.warmup_s);
   json.Key("set").Open('{');
   for (const auto& [key, value] : settings.passthrough) json.Key(key).String(value);
   json.Close('}');
@@ -991,6 +1007,7 @@ void PrintText(const Settings& settings, const TopicLayout& layout, const Summar
                 ModeName(settings.mode), settings.topic.c_str(), layout.partitions, settings.message_size_bytes,
                 settings.acks.c_str(), settings.compression.c_str(), settings.producers);
     if (settings.mode == Mode::kEndToEnd) std::printf(", %d consumer(s)", settings.consumers);
+    if (settings.warmup_s > 0) std::printf(", measured after a %.1f s warm-up", settings.warmup_s);
     std::printf("\n");
   }
   std::printf("  %" PRIu64 " messages, %" PRIu64 " bytes in %.3f s\n", summary.messages, summary.bytes, summary.seconds);
@@ -1063,6 +1080,14 @@ void RunWakeupProbe(int64_t period_us, const std::atomic<bool>& stop, LatencyHis
 
 int Main(int argc, char** argv) {
   const Settings settings = ParseSettings(argc, argv);
+  // librdkafka receives each fetch response into one malloc'd buffer of its full size. glibc serves
+  // such a request above its mmap threshold with a fresh mapping and unmaps it on free, and trims a
+  // thread arena's free top back to the kernel, so every large response was page-faulted in anew: an
+  // e2e consumer catching up after its start (12 MB responses) took 25,000 faults/s and 1.5 CPUs of
+  // this 2-vCPU VM, and fell further behind. Buffers up to 32 MiB (glibc's largest threshold; the
+  // bench asks for fetch.max.bytes 16 MiB) now come from the heap and stay there once touched.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   TopicLayout layout = PrepareTopic(settings);
 
   const int producers = settings.mode == Mode::kConsume ? 0 : settings.producers;
@@ -1095,15 +1120,29 @@ int Main(int argc, char** argv) {
   }
   run.ready.wait();
 
+  // Without a warm-up, the CPU times are read just before the threads are released; with one, once it
+  // is over (the producers run meanwhile): either way, over exactly the measured interval.
+  const uint64_t warmup_ns = static_cast<uint64_t>(settings.warmup_s * 1e9);
+  if (warmup_ns > 0) {
+    const uint64_t go_ns = MonotonicNanos();
+    run.start_ns = go_ns;
+    run.measure_ns = go_ns + warmup_ns;
+    run.go.count_down();
+    std::this_thread::sleep_for(std::chrono::nanoseconds(warmup_ns));
+  }
   const std::optional<double> cpu_before = settings.broker_pid ? ProcessCpuSeconds(*settings.broker_pid) : std::nullopt;
   if (settings.broker_pid && !cpu_before) Die("cannot read /proc/" + std::to_string(*settings.broker_pid) + "/stat");
   const std::optional<double> load_cpu_before = ProcessCpuSeconds(getpid());
   const std::optional<MachineCpuSample> machine_before = SampleMachineCpu();
-  const uint64_t start_ns = MonotonicNanos();
   timespec start_wall{};
   clock_gettime(CLOCK_REALTIME, &start_wall);
-  run.start_ns = start_ns;
-  run.go.count_down();
+  if (warmup_ns == 0) {
+    const uint64_t go_ns = MonotonicNanos();
+    run.start_ns = go_ns;
+    run.measure_ns = go_ns;
+    run.go.count_down();
+  }
+  const uint64_t start_ns = run.measure_ns.load();
   std::atomic<bool> probe_stop{false};
   LatencyHistogram probe_late_ns;
   std::thread probe;

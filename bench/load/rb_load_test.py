@@ -85,10 +85,32 @@ class RbLoadTest(unittest.TestCase):
         self.assertGreater(probe["late_us"]["count"], 100)
         self.assertLessEqual(probe["late_us"]["p50"], probe["late_us"]["max"])
 
+    def test_warmup_traffic_is_sent_but_not_measured(self):
+        topic = f"rbl-{uuid.uuid4().hex[:8]}"
+        result = self.rb_load("e2e", "--topic", topic, "--rate", "2000", "--duration", "1", "--warmup", "1",
+                              "--message-size", "64", "--linger-ms", "0", "--timeline-ms", "250")
+        self.assertEqual(result["settings"]["warmup_s"], 1)
+        self.assertGreater(result["messages"], 0)
+        # Only the measured second counts, at the rate (plus the 1 ms a producer may run ahead).
+        self.assertLessEqual(result["messages"], 2000 * 1 + 2)
+        self.assertLess(result["seconds"], 1.9)
+        self.assertEqual(result["consumed_messages"], result["messages"])
+        self.assertEqual(result["latency_us"]["count"], result["messages"])
+        self.assertEqual(result["e2e_latency_us"]["count"], result["messages"])
+        for kind in ("produce", "e2e"):
+            windows = result["timeline"][kind]
+            self.assertLessEqual(len(windows), 1000 // 250 + 1)
+            self.assertEqual(sum(count for count, _ in windows), result["messages"])
+        # The warm-up's second of traffic went to the broker all the same.
+        everything = self.rb_load("consume", "--topic", topic)
+        self.assertGreater(everything["messages"], result["messages"] + 1000)
+
     def test_bad_arguments_exit_2_before_touching_the_broker(self):
         self.rb_load("e2e", "--topic", "never-created", "--duration", "1", "--wakeup-probe-us", "-1",
                      expect_exit=2)
         self.rb_load("produce", "--topic", "never-created", expect_exit=2)  # neither --count nor --duration
+        self.rb_load("produce", "--topic", "never-created", "--count", "10", "--warmup", "1", expect_exit=2)
+        self.rb_load("consume", "--topic", "never-created", "--warmup", "1", expect_exit=2)
 
 
 if __name__ == "__main__":
