@@ -190,7 +190,9 @@ def tail_in_time(cell, threshold_us):
     start = timeline["start_unix_s"]
     births = cell.get("segment_births") or []
     # Each cell has a topic of its own, so every segment but a partition's first is a roll in it.
-    rolls = sorted(b["birth_unix_s"] - start for b in births if b["base_offset"] > 0 and b["birth_unix_s"] > 0)
+    # A roll during the warm-up counts while its wake reaches into the measured interval.
+    rolls = sorted(b["birth_unix_s"] - start for b in births
+                   if b["base_offset"] > 0 and b["birth_unix_s"] > 0 and b["birth_unix_s"] - start > -ROLL_WAKE_S)
     known = bool(births) and all(b["birth_unix_s"] > 0 for b in births)
 
     def in_wake(t):
@@ -499,10 +501,12 @@ def markdown(doc, base_name):
             "until it runs out.")
     add("")
     s = doc["settings"]
+    warmup = (f" after {s['e2e_warmup_s']} s of unmeasured warm-up traffic at the cell's rate"
+              if s.get("e2e_warmup_s") not in (None, "0") else "")
     add(f"Producer batch.size {s['batch_bytes']} B (fio writes blocks of the same size), linger.ms "
-        f"{s['linger_ms']} for throughput cells and 0 for latency cells, "
+        f"{s['linger_ms']} for throughput cells and {s.get('e2e_linger_ms', '0')} for latency cells, "
         f"`{s.get('client_args') or 'librdkafka defaults'}`; produce acks=1 1 KiB on one partition "
-        f"runs {s['sustained_s']} s, other produce and e2e cells {s['cell_s']} s; consume reads back "
+        f"runs {s['sustained_s']} s, other produce and e2e cells {s['cell_s']} s{warmup}; consume reads back "
         f"{int(s['fill_bytes']) / 1e9:.1f} GB just written (so from the page cache). MB = 10^6 B, GB = 10^9 B; "
         f"throughput counts message payload bytes.")
     add("")
@@ -670,7 +674,7 @@ def markdown(doc, base_name):
             f"{fmt_num(r.get('broker_cpu_s_per_gb'), 3)} |")
     add("")
 
-    add("## End to end against load (acks=1, 1 KiB, linger.ms 0)")
+    add(f"## End to end against load (acks=1, 1 KiB, linger.ms {doc['settings'].get('e2e_linger_ms', '0')})")
     add("")
     add("The `e2e-peak` rows run the same producer and consumer without a rate limit; the rows after each "
         "run at 10%, 25% and 50% of its rate, and the latency targets are read at 50%.")
@@ -1018,8 +1022,10 @@ def main():
         "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs",
                                               "hypervisor", "free_page_reporting",
                                               "free_page_reporting_order", "memory_filled")},
-        "settings": {k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
-                                               "cell_s", "fill_bytes", "port")},
+        "settings": {**{k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
+                                                  "cell_s", "fill_bytes", "port")},
+                     # Runs before these existed had linger.ms 0 and no warm-up in their e2e cells.
+                     **{k: meta[k] for k in ("e2e_linger_ms", "e2e_warmup_s") if k in meta}},
         "limits": limits,
         "cells": cells,
         "targets": evaluate_targets(cells, limits),
