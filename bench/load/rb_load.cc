@@ -1123,11 +1123,14 @@ int Main(int argc, char** argv) {
   // Without a warm-up, the CPU times are read just before the threads are released; with one, once it
   // is over (the producers run meanwhile): either way, over exactly the measured interval.
   const uint64_t warmup_ns = static_cast<uint64_t>(settings.warmup_s * 1e9);
-  if (warmup_ns > 0) {
+  auto release = [&] {
     const uint64_t go_ns = MonotonicNanos();
     run.start_ns = go_ns;
     run.measure_ns = go_ns + warmup_ns;
     run.go.count_down();
+  };
+  if (warmup_ns > 0) {
+    release();
     std::this_thread::sleep_for(std::chrono::nanoseconds(warmup_ns));
   }
   const std::optional<double> cpu_before = settings.broker_pid ? ProcessCpuSeconds(*settings.broker_pid) : std::nullopt;
@@ -1136,12 +1139,7 @@ int Main(int argc, char** argv) {
   const std::optional<MachineCpuSample> machine_before = SampleMachineCpu();
   timespec start_wall{};
   clock_gettime(CLOCK_REALTIME, &start_wall);
-  if (warmup_ns == 0) {
-    const uint64_t go_ns = MonotonicNanos();
-    run.start_ns = go_ns;
-    run.measure_ns = go_ns;
-    run.go.count_down();
-  }
+  if (warmup_ns == 0) release();
   const uint64_t start_ns = run.measure_ns.load();
   std::atomic<bool> probe_stop{false};
   LatencyHistogram probe_late_ns;
