@@ -62,50 +62,89 @@ absl::Status WriteWholeFile(FileSystem& fs, const std::string& path,
   return (*file)->BlockingDatasync();
 }
 
-// Writes a sealed segment's two indexes and syncs them and the log file, asynchronously. It owns
-// itself and the buffers the writes point into until its callback has run.
+// Writes a sealed segment's two indexes, syncs them, writes the log file back in paced steps
+// (LogConfig::seal_writeback_*) and syncs it, asynchronously. It owns itself and the buffers the
+// writes point into until its callback has run.
 class SealOp {
  public:
+  struct Pacing {
+    uint64_t step_bytes = 0;  // 0: no steps, straight to the sync
+    int64_t pause_ms = 0;
+    FileSystem* fs = nullptr;                 // for PauseAsync
+    absl::AnyInvocable<bool()> behind;        // true: more segments wait, so do not pause
+  };
+
   SealOp(std::shared_ptr<Segment> segment, std::unique_ptr<File> index, std::unique_ptr<File> times,
-         absl::AnyInvocable<void(absl::Status)> done)
+         Pacing pacing, absl::AnyInvocable<void(absl::Status)> done)
       : segment_(std::move(segment)),
         index_file_(std::move(index)),
         time_file_(std::move(times)),
         index_bytes_(segment_->offset_index().Encode()),
         time_bytes_(segment_->time_index().Encode()),
+        pacing_(std::move(pacing)),
         done_(std::move(done)) {}
 
   static void Start(SealOp* op) { op->Next(absl::OkStatus()); }
 
  private:
+  enum Step { kWriteIndex, kWriteTimes, kSyncIndex, kSyncTimes, kWriteBack, kSyncLog, kDone };
+
   void Next(absl::Status status) {
-    if (!status.ok() || step_ == 5) {
+    if (!status.ok() || step_ == kDone) {
       auto done = std::move(done_);
       delete this;
       done(status);
       return;
     }
-    switch (step_++) {
-      case 0:
+    switch (step_) {
+      case kWriteIndex:
+        step_ = kWriteTimes;
         iov_ = {index_bytes_.data(), index_bytes_.size()};
         index_file_->Write(0, absl::MakeConstSpan(&iov_, 1),
                            [this](absl::StatusOr<size_t> n) { Next(n.status()); });
         return;
-      case 1:
+      case kWriteTimes:
+        step_ = kSyncIndex;
         iov_ = {time_bytes_.data(), time_bytes_.size()};
         time_file_->Write(0, absl::MakeConstSpan(&iov_, 1),
                           [this](absl::StatusOr<size_t> n) { Next(n.status()); });
         return;
-      case 2:
+      case kSyncIndex:
+        step_ = kSyncTimes;
         index_file_->Datasync([this](absl::Status s) { Next(std::move(s)); });
         return;
-      case 3:
+      case kSyncTimes:
+        step_ = kWriteBack;
         time_file_->Datasync([this](absl::Status s) { Next(std::move(s)); });
         return;
+      case kWriteBack:
+        if (pacing_.step_bytes > 0 && written_back_ < segment_->size()) {
+          const uint64_t length = std::min(pacing_.step_bytes, segment_->size() - written_back_);
+          const uint64_t offset = written_back_;
+          written_back_ += length;
+          segment_->file().WriteBack(offset, length,
+                                     [this](absl::Status s) { AfterWriteBack(std::move(s)); });
+          return;
+        }
+        step_ = kSyncLog;
+        Next(absl::OkStatus());
+        return;
       default:
+        step_ = kDone;
         segment_->file().Datasync([this](absl::Status s) { Next(std::move(s)); });
         return;
     }
+  }
+
+  void AfterWriteBack(absl::Status status) {
+    // Writing back is only pacing: on any error, stop stepping and let the sync (which reports
+    // real I/O errors) decide.
+    if (!status.ok()) written_back_ = segment_->size();
+    if (written_back_ < segment_->size() && pacing_.pause_ms > 0 && !pacing_.behind()) {
+      pacing_.fs->PauseAsync(pacing_.pause_ms, [this] { Next(absl::OkStatus()); });
+      return;
+    }
+    Next(absl::OkStatus());
   }
 
   std::shared_ptr<Segment> segment_;
@@ -113,9 +152,11 @@ class SealOp {
   std::unique_ptr<File> time_file_;
   std::vector<uint8_t> index_bytes_;
   std::vector<uint8_t> time_bytes_;
+  Pacing pacing_;
   absl::AnyInvocable<void(absl::Status)> done_;
   iovec iov_{};
-  int step_ = 0;
+  Step step_ = kWriteIndex;
+  uint64_t written_back_ = 0;
 };
 
 }  // namespace
@@ -635,7 +676,13 @@ void Log::MaybeSeal() {
     return;
   }
   seal_in_flight_ = true;
-  auto* op = new SealOp(segment, std::move(*index), std::move(*times),
+  SealOp::Pacing pacing;
+  pacing.step_bytes = static_cast<uint64_t>(std::max<int64_t>(config_.seal_writeback_step_bytes, 0));
+  pacing.pause_ms = config_.seal_writeback_pause_ms;
+  pacing.fs = &fs_;
+  // The op runs while seal_in_flight_, so the log (which must be idle to be destroyed) outlives it.
+  pacing.behind = [this] { return to_seal_.size() > 1; };
+  auto* op = new SealOp(segment, std::move(*index), std::move(*times), std::move(pacing),
                         [this, segment](absl::Status s) { OnSealed(segment, std::move(s)); });
   SealOp::Start(op);
 }

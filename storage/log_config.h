@@ -44,6 +44,14 @@ struct LogConfig {
   // Not a Kafka setting: appends in flight (submitted, not yet completed) before Append refuses
   // more with Unavailable, so the in-flight queue has a bound.
   int32_t appends_in_flight_max = 4096;
+
+  // Not Kafka settings: how a rolled segment reaches the disk. Kafka flushes it with one fsync, which
+  // puts up to a whole segment of dirty pages in the disk's queue at once, and every acks=all sync
+  // of the new active segment then waits behind them. Here the seal first writes it back in steps
+  // of this many bytes, pausing between steps, and then syncs it; while a later segment is waiting
+  // to be sealed too (the log rolls faster than that pace) it does not pause. 0 bytes: one sync.
+  int64_t seal_writeback_step_bytes = int64_t{8} << 20;
+  int32_t seal_writeback_pause_ms = 20;
 };
 
 }  // namespace ringbroker::storage

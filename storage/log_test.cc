@@ -2,11 +2,13 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/format.h"
 #include "storage/io/memory_file.h"
@@ -181,6 +183,127 @@ TEST(LogTest, RollsOnSegmentBytesAndReadsAcrossSegments) {
   // Rolled segments get sealed: their index files exist and the recovery point moved on.
   EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back());
   EXPECT_TRUE(h.fs.Exists(h.dir + "/" + format::SegmentBaseName(0) + ".index"));
+}
+
+// The trace events of one file, in order, with `path` shortened to "<file>".
+std::vector<std::string> EventsOf(const std::vector<std::string>& trace, const std::string& path) {
+  std::vector<std::string> out;
+  for (const std::string& event : trace) {
+    if (event.starts_with("pause ")) {
+      out.push_back(event);
+      continue;
+    }
+    const size_t at = event.find(path);
+    if (at == std::string::npos) continue;
+    out.push_back(event.substr(0, at) + "<file>" + event.substr(at + path.size()));
+  }
+  return out;
+}
+
+// The writebacks and pauses of a seal that paces: `size` bytes in `step` steps, a pause between two.
+std::vector<std::string> PacedSeal(uint64_t size, uint64_t step, int pause_ms) {
+  std::vector<std::string> out;
+  for (uint64_t at = 0; at < size; at += step) {
+    if (at > 0) out.push_back(absl::StrCat("pause ", pause_ms));
+    out.push_back(absl::StrCat("writeback <file> ", at, " ", std::min(step, size - at)));
+  }
+  out.push_back("datasync <file>");
+  return out;
+}
+
+// Small segments written back in steps of 1000 bytes with a 7 ms pause between two.
+LogConfig PacedSmallSegments() {
+  LogConfig config = SmallSegments();
+  config.seal_writeback_step_bytes = 1000;
+  config.seal_writeback_pause_ms = 7;
+  return config;
+}
+
+TEST(LogTest, ARolledSegmentIsWrittenBackInPacedStepsBeforeItsSync) {
+  LogHarness h(PacedSmallSegments());
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  while (h.log().segment_count() < 2) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms), false).ok());
+  EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back()) << "sealed";
+  const std::string log_path = h.dir + "/" + format::SegmentBaseName(0) + ".log";
+  auto size = h.fs.Contents(log_path);
+  ASSERT_TRUE(size.ok());
+  ASSERT_GT(size->size(), 3000u);
+  // Only pauses of this seal are in the trace: nothing else pauses.
+  EXPECT_EQ(EventsOf(h.fs.trace(), log_path), PacedSeal(size->size(), 1000, 7));
+  // The indexes were synced before the log file was written back.
+  const auto first_writeback = std::find_if(h.fs.trace().begin(), h.fs.trace().end(),
+                                            [](const std::string& e) { return e.starts_with("writeback"); });
+  EXPECT_NE(std::find(h.fs.trace().begin(), first_writeback,
+                      "datasync " + h.dir + "/" + format::SegmentBaseName(0) + ".index"),
+            first_writeback);
+  EXPECT_TRUE(h.CloseAndReopen().ok());
+}
+
+TEST(LogTest, ASealDoesNotPauseWhileAnotherSegmentWaitsToBeSealed) {
+  LogHarness h(PacedSmallSegments());
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  // With completions held, two segments roll before the first seal gets anywhere.
+  h.fs.set_deferred(true);
+  std::vector<std::vector<uint8_t>> buffers;
+  buffers.reserve(64);
+  int acked = 0;
+  while (h.log().segment_count() < 3 && buffers.size() < 64) {
+    buffers.push_back(MakeSimpleBatch(2, 200, h.now_ms));
+    h.log().Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
+                   [&](absl::StatusOr<AppendResult> r) {
+                     EXPECT_TRUE(r.ok()) << r.status();
+                     ++acked;
+                   });
+  }
+  ASSERT_EQ(h.log().segment_count(), 3u);
+  while (h.fs.Poll() > 0) {
+  }
+  EXPECT_EQ(acked, int(buffers.size()));
+  EXPECT_TRUE(h.log().idle());
+  const std::vector<int64_t> bases = h.log().segment_bases();
+  EXPECT_EQ(h.log().recovery_point(), bases.back());
+  const std::string first = h.dir + "/" + format::SegmentBaseName(bases[0]) + ".log";
+  const std::string second = h.dir + "/" + format::SegmentBaseName(bases[1]) + ".log";
+  auto first_size = h.fs.Contents(first);
+  auto second_size = h.fs.Contents(second);
+  ASSERT_TRUE(first_size.ok() && second_size.ok());
+  // The first seal ran while the second segment waited: no pause. The second paces as usual.
+  std::vector<std::string> expected_first;
+  for (const std::string& event : PacedSeal(first_size->size(), 1000, 7)) {
+    if (!event.starts_with("pause")) expected_first.push_back(event);
+  }
+  std::vector<std::string> first_events = EventsOf(h.fs.trace(), first);
+  std::erase_if(first_events, [](const std::string& e) { return e.starts_with("pause"); });
+  EXPECT_EQ(first_events, expected_first);
+  const size_t pauses = std::count_if(h.fs.trace().begin(), h.fs.trace().end(),
+                                      [](const std::string& e) { return e.starts_with("pause"); });
+  EXPECT_EQ(pauses, (second_size->size() + 999) / 1000 - 1);
+  h.fs.set_deferred(false);
+  EXPECT_TRUE(h.CloseAndReopen().ok());
+}
+
+TEST(LogTest, AFailedWriteBackLeavesTheSealToItsSync) {
+  LogConfig config = SmallSegments();
+  config.seal_writeback_step_bytes = 1000;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kWriteBack, ".log", absl::InvalidArgumentError("EINVAL"));
+  while (h.log().segment_count() < 2) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms), false).ok());
+  EXPECT_TRUE(h.log().status().ok());
+  EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back()) << "sealed all the same";
+  const std::string log_path = h.dir + "/" + format::SegmentBaseName(0) + ".log";
+  // The failed first step ends the stepping; the sync still runs.
+  EXPECT_EQ(EventsOf(h.fs.trace(), log_path), std::vector<std::string>{"datasync <file>"});
+  // But a failed sync fails the log, as before.
+  h.fs.InjectFault(MemoryFileSystem::Op::kDatasync, ".log", absl::DataLossError("EIO"));
+  const size_t segments = h.log().segment_count();
+  while (h.log().segment_count() == segments && h.log().status().ok()) {
+    (void)h.Append(MakeSimpleBatch(2, 200, h.now_ms), false);
+  }
+  EXPECT_FALSE(h.log().status().ok());
 }
 
 // Delegates to a MemoryFileSystem but holds every SyncDirAsync until the test releases it, so that a

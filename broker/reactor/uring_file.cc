@@ -296,6 +296,20 @@ void UringFile::Truncate(uint64_t size, StatusCallback done) {
   shard->Arm(sqe, op);
 }
 
+void UringFile::WriteBack(uint64_t offset, uint64_t length, StatusCallback done) {
+  Shard* shard = ShardForCall();
+  if (shard == nullptr) {
+    done(storage::BlockingWriteBack(fd_, offset, length, path_));
+    return;
+  }
+  auto* op = new SyncOp(this, "sync_file_range", std::nullopt, std::move(done));
+  io_uring_sqe* sqe = shard->GetSqe();
+  io_uring_prep_sync_file_range(
+      sqe, fd_, static_cast<unsigned>(length), offset,
+      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  shard->Arm(sqe, op);
+}
+
 absl::StatusOr<size_t> UringFile::BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) {
   size_t got = 0;
   while (got < dest.size()) {
@@ -407,6 +421,41 @@ void UringFileSystem::SyncDirAsync(std::string_view dir, StatusCallback done) {
   io_uring_prep_fsync(sqe, fd, 0);
   shard->Arm(sqe, op);
 }
+class UringFileSystem::PauseOp final : public Completion {
+ public:
+  PauseOp(int64_t ms, absl::AnyInvocable<void()> done) : done_(std::move(done)) {
+    timeout_.tv_sec = ms / 1000;
+    timeout_.tv_nsec = (ms % 1000) * 1'000'000;
+  }
+  __kernel_timespec* timeout() { return &timeout_; }
+
+  void OnComplete(int32_t, uint32_t) override {  // -ETIME: the time is up
+    absl::AnyInvocable<void()> done = std::move(done_);
+    delete this;
+    done();
+  }
+
+ private:
+  __kernel_timespec timeout_{};  // read by the kernel when it takes the submission
+  absl::AnyInvocable<void()> done_;
+};
+
+void UringFileSystem::PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) {
+  Shard* shard = Shard::Current();
+  if (shard == nullptr) {
+    done();  // off the shard threads nothing is served meanwhile, so there is nothing to pace for
+    return;
+  }
+  if (ms <= 0 || shard->stopping()) {
+    shard->Defer(std::move(done));
+    return;
+  }
+  auto* op = new PauseOp(ms, std::move(done));
+  io_uring_sqe* sqe = shard->GetSqe();
+  io_uring_prep_timeout(sqe, op->timeout(), 0, 0);
+  shard->Arm(sqe, op);
+}
+
 bool UringFileSystem::Exists(std::string_view path) { return posix_.Exists(path); }
 
 }  // namespace ringbroker::reactor

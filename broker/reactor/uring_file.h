@@ -1,6 +1,6 @@
 // The io_uring implementation of storage's file seam (storage/io/file.h).
 //
-// UringFile's asynchronous calls (Write, Read, Datasync, Truncate) are submitted to the ring of the
+// UringFile's asynchronous calls (Write, Read, Datasync, Truncate, WriteBack) are submitted to the ring of the
 // shard that calls them and complete later, from that shard's loop, on that shard's thread; they
 // never wait for the disk. The exception is a small Write (64 KiB at most) while no other Write on
 // the file is in flight: it is a plain pwritev into the page cache, completing inline, because the
@@ -40,6 +40,7 @@ class UringFile final : public storage::File {
   void Read(uint64_t offset, absl::Span<uint8_t> dest, storage::IoCallback done) override;
   void Datasync(storage::StatusCallback done) override;
   void Truncate(uint64_t size, storage::StatusCallback done) override;
+  void WriteBack(uint64_t offset, uint64_t length, storage::StatusCallback done) override;
 
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override;
   absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) override;
@@ -81,10 +82,14 @@ class UringFileSystem final : public storage::FileSystem {
   // On a shard thread, the fsync goes through the ring (an io-wq worker waits for the disk, not the
   // shard); elsewhere it is SyncDir.
   void SyncDirAsync(std::string_view dir, storage::StatusCallback done) override;
+  // On a shard thread, a ring timeout (counted in flight, so a stopping shard waits for it); while
+  // the shard stops, no wait at all. Elsewhere `done` runs at once.
+  void PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) override;
   bool Exists(std::string_view path) override;
 
  private:
   class DirSyncOp;
+  class PauseOp;
 
   // Directory operations are the same plain system calls either way.
   storage::PosixFileSystem posix_;

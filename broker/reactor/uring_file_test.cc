@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "broker/reactor/reactor.h"
 #include "gtest/gtest.h"
 
@@ -275,6 +277,90 @@ TEST_F(UringFileTest, SyncDirAsyncCompletesFromTheLoopOnAShardAndInlineElsewhere
     inline_done = true;
   });
   EXPECT_TRUE(inline_done) << "off a shard it is the blocking SyncDir";
+}
+
+TEST_F(UringFileTest, WriteBackThroughTheRingAndInlineOffAShard) {
+  auto file = fs_.Open(dir_ + "/w", storage::OpenMode::kCreate);
+  ASSERT_TRUE(file.ok());
+  const std::string data = RandomBytes(4 << 20, 5);
+  ASSERT_TRUE((*file)->BlockingWrite(0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()),
+                                                            data.size()))
+                  .ok());
+  absl::Status first = absl::UnknownError("not run");
+  absl::Status second = absl::UnknownError("not run");
+  bool returned_first = false;
+  bool returned = false;
+  OnShard([&](Shard&, std::function<void()> finish) {
+    (*file)->WriteBack(0, 1 << 20, [&, finish](absl::Status s) {
+      first = s;
+      returned_first = returned;
+      (*file)->WriteBack(1 << 20, 3 << 20, [&, finish](absl::Status s2) {
+        second = s2;
+        finish();
+      });
+    });
+    returned = true;
+  });
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_TRUE(second.ok()) << second;
+  EXPECT_TRUE(returned_first) << "a shard's write-back completes from the loop";
+  // Nothing written back is changed by it.
+  std::string back(data.size(), '\0');
+  auto n = (*file)->BlockingRead(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(back.data()), back.size()));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(back, data);
+
+  bool inline_done = false;
+  (*file)->WriteBack(0, data.size(), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    inline_done = true;
+  });
+  EXPECT_TRUE(inline_done) << "off a shard it is the blocking sync_file_range";
+}
+
+TEST_F(UringFileTest, PauseAsyncWaitsInTheLoopWhileTheShardServesOthers) {
+  absl::Time paused_at;
+  absl::Time resumed_at;
+  bool deferred_ran_during_pause = false;
+  bool resumed = false;
+  OnShard([&](Shard& shard, std::function<void()> finish) {
+    paused_at = absl::Now();
+    fs_.PauseAsync(30, [&, finish] {
+      resumed_at = absl::Now();
+      resumed = true;
+      finish();
+    });
+    // The shard is not blocked: other work runs while the pause is pending.
+    shard.Defer([&] { deferred_ran_during_pause = !resumed; });
+  });
+  EXPECT_TRUE(deferred_ran_during_pause);
+  EXPECT_GE(resumed_at - paused_at, absl::Milliseconds(30)) << "a ring timeout does not fire early";
+
+  bool inline_done = false;
+  fs_.PauseAsync(1000, [&] { inline_done = true; });
+  EXPECT_TRUE(inline_done) << "off a shard nothing is served, so there is no wait";
+}
+
+TEST_F(UringFileTest, APauseInFlightHoldsTheStopAndPausesWhileStoppingDoNotWait) {
+  std::atomic<int> resumed{0};
+  absl::Notification submitted;
+  ASSERT_TRUE(reactor_
+                  ->Post(0,
+                         [&](Shard&) {
+                           fs_.PauseAsync(50, [&] {
+                             ++resumed;
+                             // Issued while the shard stops: must not hold it up for a minute.
+                             fs_.PauseAsync(60'000, [&] { ++resumed; });
+                           });
+                           submitted.Notify();
+                         })
+                  .ok());
+  submitted.WaitForNotification();
+  const absl::Time start = absl::Now();
+  reactor_->RequestStop();
+  reactor_->Join();
+  EXPECT_EQ(resumed.load(), 2);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }
 
 TEST_F(UringFileTest, StopWaitsForFileOperationsInFlight) {

@@ -7,10 +7,11 @@
 // returns (the POSIX implementation), or later, from the shard's event loop (io_uring). Callers must
 // handle both: never hold a reference into state that the callback may change across the call.
 //
-// Blocking: the asynchronous calls (Write, Read, Datasync, Truncate) never block the calling thread
-// in an asynchronous implementation. The Blocking* calls and every FileSystem call may block; storage
-// uses them only while opening or recovering a log (before the shard serves it) and from compaction
-// (which works on files the hot path no longer writes). They are plain system calls in spirit and may
+// Blocking: the asynchronous calls (Write, Read, Datasync, Truncate, WriteBack) never block the
+// calling thread in an asynchronous implementation, nor does FileSystem's SyncDirAsync or
+// PauseAsync. The Blocking* calls and every other FileSystem call may block; storage uses them only
+// while opening or recovering a log (before the shard serves it) and from compaction (which works
+// on files the hot path no longer writes). They are plain system calls in spirit and may
 // be called from any thread, provided no other call on the same File runs at the same moment.
 #pragma once
 
@@ -62,6 +63,19 @@ class File {
   // Cuts or extends the file to `size` bytes. Must not overlap writes in flight.
   virtual void Truncate(uint64_t size, StatusCallback done) = 0;
 
+  // Writes the dirty pages of [offset, offset + length) out to the disk and waits for them
+  // (sync_file_range with WAIT_BEFORE | WRITE | WAIT_AFTER). It promises no durability: neither
+  // the file's metadata nor the disk's own cache is flushed, so only Datasync makes data durable.
+  // What it is for is pacing: a sealed segment written back in steps, with pauses between them,
+  // before its Datasync, which then finds little left to write instead of flooding the disk queue
+  // that the active segment's syncs wait in. The default does nothing (a file without a page
+  // cache, like the in-memory fake).
+  virtual void WriteBack(uint64_t offset, uint64_t length, StatusCallback done) {
+    (void)offset;
+    (void)length;
+    done(absl::OkStatus());
+  }
+
   // Blocking forms, for opening, recovery and compaction (see the top of this file).
   virtual absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) = 0;
   virtual absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) = 0;
@@ -105,6 +119,14 @@ class FileSystem {
   // before returning; an implementation with an event loop returns first and completes there (a
   // directory fsync queues behind the disk's other writes, and its caller may be serving others).
   virtual void SyncDirAsync(std::string_view dir, StatusCallback done) { done(SyncDir(dir)); }
+  // Runs `done` after about `ms` milliseconds without blocking the calling thread: the pause
+  // between two WriteBack steps. Always runs it, and may run it sooner (while shutting down, say).
+  // This default runs it at once, before returning; an implementation with an event loop waits in
+  // that loop, and counts the wait as an operation in flight.
+  virtual void PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) {
+    (void)ms;
+    done();
+  }
   virtual bool Exists(std::string_view path) = 0;
 };
 

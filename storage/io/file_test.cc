@@ -67,6 +67,24 @@ TEST_P(FileContractTest, VectorWriteThenReadBack) {
   EXPECT_TRUE(synced);
 }
 
+TEST_P(FileContractTest, WriteBackChangesNothingAndPauseAsyncCompletes) {
+  auto f = fs_->Open(Path("w"), OpenMode::kCreate);
+  ASSERT_TRUE(f.ok());
+  std::string data(3 << 20, 'w');
+  ASSERT_TRUE((*f)->BlockingWrite(0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()),
+                                                         data.size()))
+                  .ok());
+  int written_back = 0;
+  for (uint64_t at = 0; at < data.size(); at += 1 << 20) {
+    (*f)->WriteBack(at, 1 << 20, [&](absl::Status s) { written_back += s.ok(); });
+  }
+  EXPECT_EQ(written_back, 3);
+  EXPECT_EQ(ReadAll(**f), data);
+  bool resumed = false;
+  fs_->PauseAsync(5, [&] { resumed = true; });
+  EXPECT_TRUE(resumed) << "both complete inline";
+}
+
 TEST_P(FileContractTest, TruncateShrinksAndReopenSeesSize) {
   {
     auto f = fs_->Open(Path("b"), OpenMode::kCreate);

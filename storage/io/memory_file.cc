@@ -42,6 +42,14 @@ class MemoryFile final : public File {
     fs_->Complete([this, size, done = std::move(done)]() mutable { done(BlockingTruncate(size)); });
   }
 
+  void WriteBack(uint64_t offset, uint64_t length, StatusCallback done) override {
+    fs_->Complete([this, offset, length, done = std::move(done)]() mutable {
+      absl::Status s = fs_->TakeFault(MemoryFileSystem::Op::kWriteBack, path_);
+      if (s.ok()) fs_->Trace(absl::StrCat("writeback ", path_, " ", offset, " ", length));
+      done(std::move(s));
+    });
+  }
+
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override {
     if (absl::Status s = fs_->TakeFault(MemoryFileSystem::Op::kRead, path_); !s.ok()) return s;
     const std::string& data = node_->data;
@@ -66,6 +74,7 @@ class MemoryFile final : public File {
     if (absl::Status s = fs_->TakeFault(MemoryFileSystem::Op::kDatasync, path_); !s.ok()) return s;
     node_->synced = node_->data;
     fs_->count_datasync();
+    fs_->Trace(absl::StrCat("datasync ", path_));
     return absl::OkStatus();
   }
 
@@ -156,6 +165,13 @@ void MemoryFileSystem::SyncDirAsync(std::string_view dir, StatusCallback done) {
   std::string path(dir);
   Complete([this, path = std::move(path), done = std::move(done)]() mutable {
     done(TakeFault(Op::kSyncDir, path));
+  });
+}
+
+void MemoryFileSystem::PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) {
+  Complete([this, ms, done = std::move(done)]() mutable {
+    Trace(absl::StrCat("pause ", ms));
+    done();
   });
 }
 

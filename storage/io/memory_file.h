@@ -21,7 +21,7 @@ namespace ringbroker::storage {
 
 class MemoryFileSystem final : public FileSystem {
  public:
-  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen, kSyncDir };
+  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen, kSyncDir, kWriteBack };
 
   MemoryFileSystem() = default;
   ~MemoryFileSystem() override;
@@ -34,6 +34,8 @@ class MemoryFileSystem final : public FileSystem {
   absl::Status SyncDir(std::string_view dir) override;
   // Completes like the files' asynchronous calls (queued while deferred); kSyncDir faults apply.
   void SyncDirAsync(std::string_view dir, StatusCallback done) override;
+  // Completes like the files' asynchronous calls, without waiting: the fake has no clock.
+  void PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) override;
   bool Exists(std::string_view path) override;
 
   // When deferred, asynchronous calls queue their completion; Poll() runs the queued ones in order
@@ -60,6 +62,15 @@ class MemoryFileSystem final : public FileSystem {
   absl::Status FlipBit(std::string_view path, uint64_t offset, int bit);
 
   uint64_t datasync_count() const { return datasync_count_; }
+
+  // When tracing, every completed Datasync, WriteBack and PauseAsync is recorded in order, as
+  // "datasync <path>", "writeback <path> <offset> <length>" and "pause <ms>". A WriteBack is a no-op
+  // here: like the page cache it stands for, it makes nothing durable.
+  void set_tracing(bool tracing) { tracing_ = tracing; }
+  const std::vector<std::string>& trace() const { return trace_; }
+  void Trace(std::string event) {
+    if (tracing_) trace_.push_back(std::move(event));
+  }
   uint64_t total_bytes() const;
 
   // Internal, used by MemoryFile.
@@ -86,6 +97,8 @@ class MemoryFileSystem final : public FileSystem {
   bool deferred_ = false;
   uint64_t capacity_bytes_ = 0;
   uint64_t datasync_count_ = 0;
+  bool tracing_ = false;
+  std::vector<std::string> trace_;
 };
 
 }  // namespace ringbroker::storage

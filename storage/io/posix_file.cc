@@ -74,6 +74,19 @@ void PosixFile::Datasync(StatusCallback done) { done(BlockingDatasync()); }
 
 void PosixFile::Truncate(uint64_t size, StatusCallback done) { done(BlockingTruncate(size)); }
 
+void PosixFile::WriteBack(uint64_t offset, uint64_t length, StatusCallback done) {
+  done(BlockingWriteBack(fd_, offset, length, path_));
+}
+
+absl::Status BlockingWriteBack(int fd, uint64_t offset, uint64_t length, std::string_view path) {
+  constexpr unsigned kFlags =
+      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  while (::sync_file_range(fd, off_t(offset), off_t(length), kFlags) != 0) {
+    if (errno != EINTR) return PosixError(errno, "sync_file_range", path);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> PosixFile::BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) {
   size_t got = 0;
   while (got < dest.size()) {

@@ -18,6 +18,10 @@ namespace ringbroker::storage {
 // ResourceExhausted, EIO becomes DataLoss, ENOENT NotFound, the rest follow absl::ErrnoToStatus.
 absl::Status PosixError(int error_number, std::string_view operation, std::string_view path);
 
+// sync_file_range(fd, offset, length, WAIT_BEFORE | WRITE | WAIT_AFTER): File::WriteBack's system
+// call, for the implementations that make it in the calling thread.
+absl::Status BlockingWriteBack(int fd, uint64_t offset, uint64_t length, std::string_view path);
+
 class PosixFile final : public File {
  public:
   // Takes ownership of `fd`.
@@ -28,6 +32,7 @@ class PosixFile final : public File {
   void Read(uint64_t offset, absl::Span<uint8_t> dest, IoCallback done) override;
   void Datasync(StatusCallback done) override;
   void Truncate(uint64_t size, StatusCallback done) override;
+  void WriteBack(uint64_t offset, uint64_t length, StatusCallback done) override;
 
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override;
   absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) override;
