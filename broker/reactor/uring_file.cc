@@ -304,8 +304,10 @@ void UringFile::WriteBack(uint64_t offset, uint64_t length, StatusCallback done)
   }
   auto* op = new SyncOp(this, "sync_file_range", std::nullopt, std::move(done));
   io_uring_sqe* sqe = shard->GetSqe();
+  // The ring takes a 32-bit length; a longer range is written back in part, which WriteBack's
+  // promise (pacing, not durability) allows.
   io_uring_prep_sync_file_range(
-      sqe, fd_, static_cast<unsigned>(length), offset,
+      sqe, fd_, static_cast<unsigned>(std::min<uint64_t>(length, UINT32_MAX)), offset,
       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   shard->Arm(sqe, op);
 }
