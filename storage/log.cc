@@ -68,10 +68,10 @@ absl::Status WriteWholeFile(FileSystem& fs, const std::string& path,
 class SealOp {
  public:
   struct Pacing {
-    uint64_t step_bytes = 0;  // 0: no steps, straight to the sync
+    uint64_t step_bytes = 0;            // 0: no steps, straight to the sync
     int64_t pause_ms = 0;
-    FileSystem* fs = nullptr;                 // for PauseAsync
-    absl::AnyInvocable<bool()> behind;        // true: more segments wait, so do not pause
+    FileSystem* fs = nullptr;           // for PauseAsync
+    absl::AnyInvocable<bool()> hurry;   // true: more segments wait, or the owner does: no pause
   };
 
   SealOp(std::shared_ptr<Segment> segment, std::unique_ptr<File> index, std::unique_ptr<File> times,
@@ -140,7 +140,7 @@ class SealOp {
     // Writing back is only pacing: on any error, stop stepping and let the sync (which reports
     // real I/O errors) decide.
     if (!status.ok()) written_back_ = segment_->size();
-    if (written_back_ < segment_->size() && pacing_.pause_ms > 0 && !pacing_.behind()) {
+    if (written_back_ < segment_->size() && pacing_.pause_ms > 0 && !pacing_.hurry()) {
       pacing_.fs->PauseAsync(pacing_.pause_ms, [this] { Next(absl::OkStatus()); });
       return;
     }
@@ -681,7 +681,7 @@ void Log::MaybeSeal() {
   pacing.pause_ms = config_.seal_writeback_pause_ms;
   pacing.fs = &fs_;
   // The op runs while seal_in_flight_, so the log (which must be idle to be destroyed) outlives it.
-  pacing.behind = [this] { return to_seal_.size() > 1; };
+  pacing.hurry = [this] { return hurry_seals_ || to_seal_.size() > 1; };
   auto* op = new SealOp(segment, std::move(*index), std::move(*times), std::move(pacing),
                         [this, segment](absl::Status s) { OnSealed(segment, std::move(s)); });
   SealOp::Start(op);

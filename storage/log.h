@@ -140,6 +140,10 @@ class Log {
 
   // No append, sync, seal, truncation or compaction swap in flight.
   bool idle() const;
+  // The owner waits for idle() to close or delete the log: seals in flight or queued stop pausing
+  // between their write-back steps (LogConfig::seal_writeback_pause_ms), so idle() comes as soon
+  // as the disk allows.
+  void HurrySeals() { hurry_seals_ = true; }
 
   // Compaction (cleanup.policy=compact): see compaction.h. Returns a job over the sealed segments,
   // or nullopt when there is nothing to compact. The job's Step() may run on any thread;
@@ -253,6 +257,7 @@ class Log {
   int dir_syncs_in_flight_ = 0;
   std::deque<std::shared_ptr<Segment>> to_seal_;  // rolled, indexes not yet on disk
   bool seal_in_flight_ = false;
+  bool hurry_seals_ = false;
   int truncations_in_flight_ = 0;
   int reads_in_flight_ = 0;
 };

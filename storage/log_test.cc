@@ -284,6 +284,37 @@ TEST(LogTest, ASealDoesNotPauseWhileAnotherSegmentWaitsToBeSealed) {
   EXPECT_TRUE(h.CloseAndReopen().ok());
 }
 
+TEST(LogTest, HurrySealsEndsThePausesOfASealInFlight) {
+  LogHarness h(PacedSmallSegments());
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.set_deferred(true);
+  std::vector<std::vector<uint8_t>> buffers;
+  buffers.reserve(64);
+  while (h.log().segment_count() < 2 && buffers.size() < 64) {
+    buffers.push_back(MakeSimpleBatch(2, 200, h.now_ms));
+    h.log().Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
+                   [](absl::StatusOr<AppendResult> r) { EXPECT_TRUE(r.ok()) << r.status(); });
+  }
+  ASSERT_EQ(h.log().segment_count(), 2u);
+  auto paused = [&] {
+    return std::count_if(h.fs.trace().begin(), h.fs.trace().end(),
+                         [](const std::string& e) { return e.starts_with("pause"); });
+  };
+  while (paused() == 0 && h.fs.Poll(1) > 0) {
+  }
+  ASSERT_EQ(paused(), 1) << "the seal is under way, pausing";
+  // The owner wants to close the log (its topic was deleted, say).
+  h.log().HurrySeals();
+  while (h.fs.Poll() > 0) {
+  }
+  EXPECT_EQ(paused(), 1) << "no pause after HurrySeals";
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back()) << "sealed";
+  h.fs.set_deferred(false);
+  EXPECT_TRUE(h.log().Close().ok());
+}
+
 TEST(LogTest, AFailedWriteBackLeavesTheSealToItsSync) {
   LogConfig config = SmallSegments();
   config.seal_writeback_step_bytes = 1000;

@@ -423,6 +423,7 @@ void UringFileSystem::SyncDirAsync(std::string_view dir, StatusCallback done) {
   io_uring_prep_fsync(sqe, fd, 0);
   shard->Arm(sqe, op);
 }
+
 class UringFileSystem::PauseOp final : public Completion {
  public:
   PauseOp(int64_t ms, absl::AnyInvocable<void()> done) : done_(std::move(done)) {

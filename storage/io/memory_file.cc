@@ -177,9 +177,9 @@ void MemoryFileSystem::PauseAsync(int64_t ms, absl::AnyInvocable<void()> done) {
 
 bool MemoryFileSystem::Exists(std::string_view path) { return files_.contains(path); }
 
-size_t MemoryFileSystem::Poll() {
+size_t MemoryFileSystem::Poll(size_t max_completions) {
   size_t ran = 0;
-  while (!pending_.empty()) {
+  while (!pending_.empty() && ran < max_completions) {
     absl::AnyInvocable<void()> completion = std::move(pending_.front());
     pending_.pop_front();
     completion();

@@ -39,10 +39,11 @@ class MemoryFileSystem final : public FileSystem {
   bool Exists(std::string_view path) override;
 
   // When deferred, asynchronous calls queue their completion; Poll() runs the queued ones in order
-  // (including any queued while polling) and returns how many ran. The effect of a call (bytes
-  // written, sync taken) happens when it completes, as with a real kernel.
+  // (including any queued while polling), or at most `max_completions` of them, and returns how
+  // many ran. The effect of a call (bytes written, sync taken) happens when it completes, as with
+  // a real kernel.
   void set_deferred(bool deferred) { deferred_ = deferred; }
-  size_t Poll();
+  size_t Poll(size_t max_completions = SIZE_MAX);
   size_t pending() const { return pending_.size(); }
 
   // The next `count` operations of kind `op` on a path containing `path_part` fail with `status`.
