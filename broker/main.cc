@@ -26,6 +26,7 @@
 #include "broker/reactor/reactor.h"
 #include "broker/reactor/shard.h"
 #include "broker/server/broker_context.h"
+#include "broker/server/log_dir_remover.h"
 #include "broker/server/logging.h"
 #include "broker/server/partition_manager.h"
 #include "coordination/embedded_store.h"
@@ -144,6 +145,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringbroker: cannot create log directory %s: %s\n", data_dir.c_str(), ec.message().c_str());
     return 1;
   }
+  // Directories of topics deleted just before the last stop, not yet removed then.
+  server::RemoveLeftoverLogDirs(data_dir);
 
   coordination::pb::Broker self;
   self.set_id(config.broker_id() < 0 ? 0 : config.broker_id());

@@ -219,6 +219,23 @@ LogConfig PacedSmallSegments() {
   return config;
 }
 
+// With the file system's completions held (deferred), appends acks=1 batches until the log has
+// `segments` segments; `acked` counts their completions. Returns the batches, which must outlive them.
+std::vector<std::vector<uint8_t>> HeldAppendsUntilSegments(LogHarness& h, size_t segments, int& acked) {
+  h.fs.set_deferred(true);
+  std::vector<std::vector<uint8_t>> buffers;
+  buffers.reserve(64);
+  while (h.log().segment_count() < segments && buffers.size() < 64) {
+    buffers.push_back(MakeSimpleBatch(2, 200, h.now_ms));
+    h.log().Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
+                   [&acked](absl::StatusOr<AppendResult> r) {
+                     EXPECT_TRUE(r.ok()) << r.status();
+                     ++acked;
+                   });
+  }
+  return buffers;
+}
+
 TEST(LogTest, ARolledSegmentIsWrittenBackInPacedStepsBeforeItsSync) {
   LogHarness h(PacedSmallSegments());
   h.fs.set_tracing(true);
@@ -245,18 +262,8 @@ TEST(LogTest, ASealDoesNotPauseWhileAnotherSegmentWaitsToBeSealed) {
   h.fs.set_tracing(true);
   ASSERT_TRUE(h.Open().ok());
   // With completions held, two segments roll before the first seal gets anywhere.
-  h.fs.set_deferred(true);
-  std::vector<std::vector<uint8_t>> buffers;
-  buffers.reserve(64);
   int acked = 0;
-  while (h.log().segment_count() < 3 && buffers.size() < 64) {
-    buffers.push_back(MakeSimpleBatch(2, 200, h.now_ms));
-    h.log().Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
-                   [&](absl::StatusOr<AppendResult> r) {
-                     EXPECT_TRUE(r.ok()) << r.status();
-                     ++acked;
-                   });
-  }
+  const auto buffers = HeldAppendsUntilSegments(h, 3, acked);
   ASSERT_EQ(h.log().segment_count(), 3u);
   while (h.fs.Poll() > 0) {
   }
@@ -288,14 +295,8 @@ TEST(LogTest, HurrySealsEndsThePausesOfASealInFlight) {
   LogHarness h(PacedSmallSegments());
   h.fs.set_tracing(true);
   ASSERT_TRUE(h.Open().ok());
-  h.fs.set_deferred(true);
-  std::vector<std::vector<uint8_t>> buffers;
-  buffers.reserve(64);
-  while (h.log().segment_count() < 2 && buffers.size() < 64) {
-    buffers.push_back(MakeSimpleBatch(2, 200, h.now_ms));
-    h.log().Append(absl::MakeSpan(buffers.back()), AppendOptions{.durable = false},
-                   [](absl::StatusOr<AppendResult> r) { EXPECT_TRUE(r.ok()) << r.status(); });
-  }
+  int acked = 0;
+  const auto buffers = HeldAppendsUntilSegments(h, 2, acked);
   ASSERT_EQ(h.log().segment_count(), 2u);
   auto paused = [&] {
     return std::count_if(h.fs.trace().begin(), h.fs.trace().end(),

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker/server/log_dir_remover.h"
 #include "broker/server/topic_log_config.h"
 
 namespace ringbroker::server {
@@ -55,7 +56,7 @@ absl::StatusOr<Partition*> PartitionManager::Get(const std::string& topic, int32
     FILE* f = std::fopen(id_path.c_str(), "rb");
     size_t n = f ? std::fread(stored.data(), 1, stored.size(), f) : 0;
     if (f) std::fclose(f);
-    if (n != stored.size() || stored != meta->topic_id()) std::filesystem::remove_all(dir, ec);
+    if (n != stored.size() || stored != meta->topic_id()) RemoveLogDirInBackground(dir);
   }
   absl::StatusOr<std::unique_ptr<storage::Log>> log = storage::Log::Open(*fs_, dir, log_config, options);
   if (!log.ok()) return log.status();
@@ -92,6 +93,7 @@ void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) 
     auto it = partitions_.find(tp);
     Partition& p = *it->second;
     if (!p.log->idle()) {
+      p.log->HurrySeals();
       reconcile_pending_ = true;  // retried at the next maintenance tick
       continue;
     }
@@ -99,8 +101,7 @@ void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) 
     WakeWaiters(p);
     const std::string dir = LogDir(tp);
     partitions_.erase(it);
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    RemoveLogDirInBackground(dir);
   }
   // Logs of deleted topics that this shard owns but never opened since start-up.
   std::error_code ec;
@@ -108,13 +109,14 @@ void PartitionManager::Reconcile(const coordination::ClusterSnapshot& snapshot) 
   for (const auto& entry : std::filesystem::directory_iterator(data_dir_, ec)) {
     if (!entry.is_directory() || !std::filesystem::exists(entry.path() / "topic-id", ec)) continue;
     const std::string name = entry.path().filename().string();
+    if (IsLogDirBeingRemoved(name)) continue;
     const size_t dash = name.rfind('-');
     int32_t partition = -1;
     if (dash == std::string::npos || dash == 0 || !absl::SimpleAtoi(name.substr(dash + 1), &partition)) continue;
     const std::string topic = name.substr(0, dash);
     if (OwnerShard(topic, partition, context_.shard_count) != shard_id_) continue;
     if (partitions_.contains(TopicPartition{topic, partition})) continue;
-    if (coordination::FindTopic(*snapshot, topic) == nullptr) std::filesystem::remove_all(entry.path(), ec);
+    if (coordination::FindTopic(*snapshot, topic) == nullptr) RemoveLogDirInBackground(entry.path().string());
   }
 }
 
@@ -143,6 +145,7 @@ void PartitionManager::WakeWaiters(Partition& partition) {
 bool PartitionManager::CloseAll() {
   for (auto it = partitions_.begin(); it != partitions_.end();) {
     if (!it->second->log->idle()) {
+      it->second->log->HurrySeals();
       ++it;
       continue;
     }
