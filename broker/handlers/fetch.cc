@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,8 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 struct PartitionRead {
   ErrorCode error = ErrorCode::kNone;
   int64_t high_watermark = -1;
+  // The high watermark when the read began: it read nothing past it, however late it completed.
+  int64_t read_below = -1;
   int64_t log_start_offset = -1;
   storage::ReadSlice slice;  // whole batches in a segment file, possibly empty
 };
@@ -107,6 +110,7 @@ void ReadOne(server::BrokerContext* broker, uint32_t owner, PartitionTarget* tar
   }
   storage::Log& log = *(*found)->log;
   out.high_watermark = log.high_watermark();
+  out.read_below = out.high_watermark;
   out.log_start_offset = log.log_start_offset();
   if (target->fetch_offset < log.log_start_offset() || target->fetch_offset > log.log_end_offset()) {
     out.error = ErrorCode::kOffsetOutOfRange;
@@ -210,15 +214,25 @@ void FetchState::Park() {
   };
   server::BrokerContext* broker = &c.broker;
   for (const auto& [owner, group] : TargetsByOwner()) {
-    std::vector<std::pair<std::string, int32_t>> partitions;
+    // With each partition, the high watermark the last read saw: an append that completed after
+    // that read and before the waiter is added woke nobody, so the waiter must not wait for the
+    // next one (at a low rate, or after a producer's last message, it waited fetch.max.wait.ms).
+    std::vector<std::tuple<std::string, int32_t, int64_t>> partitions;
     partitions.reserve(group.size());
-    for (const PartitionTarget* target : group) partitions.emplace_back(target->topic, target->partition);
+    for (const PartitionTarget* target : group) {
+      partitions.emplace_back(target->topic, target->partition, target->read.read_below);
+    }
     (void)c.shard.SubmitTo(
         owner,
         [broker, owner, partitions = std::move(partitions), fired = parked, wake]() {
-          for (const auto& [topic, partition] : partitions) {
+          for (const auto& [topic, partition, seen_high_watermark] : partitions) {
             absl::StatusOr<server::Partition*> p = broker->shards[owner]->partitions.Get(topic, partition);
-            if (p.ok()) (*p)->AddWaiter(server::AppendWaiter{.fired = fired, .wake = wake});
+            if (!p.ok()) continue;
+            if (seen_high_watermark >= 0 && (*p)->log->high_watermark() != seen_high_watermark) {
+              if (!fired->exchange(true)) wake();  // moved on since the read: read again now
+              return;
+            }
+            (*p)->AddWaiter(server::AppendWaiter{.fired = fired, .wake = wake});
           }
         },
         [] {});
