@@ -346,12 +346,10 @@ TEST_F(UringFileTest, APauseInFlightHoldsTheStopAndPausesWhileStoppingDoNotWait)
   absl::Notification submitted;
   ASSERT_TRUE(reactor_
                   ->Post(0,
-                         [&](Shard&) {
-                           fs_.PauseAsync(50, [&] {
-                             ++resumed;
-                             // Issued while the shard stops: must not hold it up for a minute.
-                             fs_.PauseAsync(60'000, [&] { ++resumed; });
-                           });
+                         [&](Shard& shard) {
+                           fs_.PauseAsync(50, [&] { ++resumed; });
+                           // Issued while the shard stops: must not hold it up for a minute.
+                           shard.AtStop([&] { fs_.PauseAsync(60'000, [&] { ++resumed; }); });
                            submitted.Notify();
                          })
                   .ok());

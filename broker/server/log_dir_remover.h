@@ -11,9 +11,10 @@
 
 namespace ringbroker::server {
 
-// Renames `dir` to a name that no partition directory can have (it holds '~', which topic names
-// cannot) and removes it on a thread of its own. The rename is one metadata call; when it fails,
-// the directory is removed here and now instead. `dir` no longer exists when this returns.
+// Renames `dir`, in its parent directory, to a name no partition directory can have ("~removing-"
+// and a unique suffix: topic names cannot hold '~') and has the process's remover thread remove it.
+// The rename is one metadata call; when it fails, or no thread can be started, the directory is
+// removed here and now instead. `dir` no longer exists when this returns.
 void RemoveLogDirInBackground(const std::string& dir);
 
 // True for the name (not the path) of a directory RemoveLogDirInBackground renamed.

@@ -62,6 +62,13 @@ TEST_F(LogDirRemoverTest, TheDirectoryIsGoneAtOnceAndItsRenamedCopySoonAfter) {
   EXPECT_TRUE(EventuallyHolds({"orders-4"}));
 }
 
+TEST_F(LogDirRemoverTest, ATopicNameAsLongAsKafkaAllowsIsRenamedToo) {
+  const std::string doomed = MakeLogDir(std::string(249, 't') + "-0");
+  RemoveLogDirInBackground(doomed);
+  EXPECT_FALSE(fs::exists(doomed));
+  EXPECT_TRUE(EventuallyHolds({}));
+}
+
 TEST_F(LogDirRemoverTest, AMissingDirectoryIsNothingToRemove) {
   RemoveLogDirInBackground(root_ + "/never-0");
   EXPECT_TRUE(Names().empty());
@@ -72,8 +79,8 @@ TEST_F(LogDirRemoverTest, LeftoversOfAnEarlierProcessAreRemovedAtStart) {
   const std::string leftover = MakeLogDir("kept-1");
   // What a rename by an earlier process looks like.
   RemoveLogDirInBackground(MakeLogDir("gone-0"));
-  fs::rename(leftover, leftover + "~removing-1700000000000000000-0");
-  EXPECT_TRUE(IsLogDirBeingRemoved("kept-1~removing-1700000000000000000-0"));
+  fs::rename(leftover, root_ + "/~removing-1700000000000000000-0");
+  EXPECT_TRUE(IsLogDirBeingRemoved("~removing-1700000000000000000-0"));
   EXPECT_FALSE(IsLogDirBeingRemoved("kept-1"));
   RemoveLeftoverLogDirs(root_);
   EXPECT_TRUE(EventuallyHolds({"kept-0"}));
