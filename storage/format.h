@@ -24,6 +24,9 @@ inline constexpr char kCleanedSuffix[] = ".cleaned";
 inline constexpr char kCleanShutdownName[] = ".clean_shutdown";
 inline constexpr char kMetaName[] = "log-meta";
 inline constexpr char kMetaTempName[] = "log-meta.tmp";
+// The asynchronous recovery-point checkpoint writes here, so that a blocking log-meta write
+// (DeleteRecords, truncation) never shares its temporary file.
+inline constexpr char kMetaCheckpointName[] = "log-meta.checkpoint";
 
 // Offset index entry: relative offset (int32, offset - segment base) then byte position of the batch
 // in the .log file (int32), both big-endian, as Kafka's .index. Entries are strictly increasing in

@@ -193,7 +193,7 @@ absl::Status Log::Recover() {
       clean = true;
     } else if (auto base = format::ParseSegmentName(name, format::kLogSuffix)) {
       bases.push_back(*base);
-    } else if (name == format::kMetaTempName ||
+    } else if (name == format::kMetaTempName || name == format::kMetaCheckpointName ||
                (name.size() > 8 && name.ends_with(format::kCleanedSuffix))) {
       leftovers.push_back(name);  // an interrupted meta write or compaction: never installed
     }
@@ -298,6 +298,7 @@ absl::Status Log::SealBlocking(Segment& segment) {
 }
 
 absl::Status Log::WriteMeta() {
+  ++meta_generation_;  // a checkpoint in flight now holds an older state (OnMetaCheckpointWritten)
   Meta meta{log_start_offset_, recovery_point_};
   std::string temp = absl::StrCat(dir_, "/", format::kMetaTempName);
   if (absl::Status s = WriteWholeFile(fs_, temp, EncodeMeta(meta)); !s.ok()) return s;
@@ -305,6 +306,65 @@ absl::Status Log::WriteMeta() {
     return s;
   }
   return fs_.SyncDir(dir_);
+}
+
+// The recovery point moves after every seal. It only shortens the next recovery's scan, and one
+// left behind costs a longer scan, never data, so it is checkpointed without blocking the owner's
+// thread: WriteMeta's fdatasync and directory fsync waited there behind the disk's other writes
+// (the segment just sealed, the active segment's syncs), stalling every partition of the shard.
+// Kafka checkpoints it from a scheduler thread for the same reason. The file is written and synced
+// asynchronously under its own name, renamed over log-meta on this thread (a metadata call, as a
+// roll's create is), and the directory synced asynchronously.
+void Log::StartMetaCheckpoint() {
+  if (checkpoint_in_flight_) {
+    checkpoint_again_ = true;
+    return;
+  }
+  if (!failed_.ok() || closed_) return;
+  checkpoint_again_ = false;
+  auto file = fs_.Open(absl::StrCat(dir_, "/", format::kMetaCheckpointName), OpenMode::kCreate);
+  absl::Status opened = file.status();
+  if (opened.ok() && (*file)->size() != 0) opened = (*file)->BlockingTruncate(0);
+  if (!opened.ok()) {
+    Fail(opened);
+    return;
+  }
+  checkpoint_in_flight_ = true;
+  checkpoint_file_ = std::move(*file);
+  checkpoint_bytes_ = EncodeMeta(Meta{log_start_offset_, recovery_point_});
+  checkpoint_iov_ = {checkpoint_bytes_.data(), checkpoint_bytes_.size()};
+  uint64_t generation = meta_generation_;
+  checkpoint_file_->Write(0, absl::MakeConstSpan(&checkpoint_iov_, 1),
+                          [this, generation](absl::StatusOr<size_t> written) {
+                            if (!written.ok()) {
+                              return OnMetaCheckpointWritten(generation, written.status());
+                            }
+                            checkpoint_file_->Datasync([this, generation](absl::Status s) {
+                              OnMetaCheckpointWritten(generation, std::move(s));
+                            });
+                          });
+}
+
+void Log::OnMetaCheckpointWritten(uint64_t generation, absl::Status status) {
+  // Closed from inside its own last callback: every implementation of the seam is done with the
+  // call before it runs the callback (as SealOp relies on too).
+  checkpoint_file_.reset();
+  std::string path = absl::StrCat(dir_, "/", format::kMetaCheckpointName);
+  if (status.ok() && generation != meta_generation_) {
+    // A blocking write since put a state at least as new in place: renaming this one over it
+    // would take the log start offset back.
+    return OnMetaCheckpointDone(fs_.Remove(path));
+  }
+  if (status.ok()) status = fs_.Rename(path, absl::StrCat(dir_, "/", format::kMetaName));
+  if (!status.ok()) return OnMetaCheckpointDone(std::move(status));
+  fs_.SyncDirAsync(dir_, [this](absl::Status s) { OnMetaCheckpointDone(std::move(s)); });
+}
+
+void Log::OnMetaCheckpointDone(absl::Status status) {
+  checkpoint_in_flight_ = false;
+  // As for WriteMeta's failures: an I/O error here says the disk is failing.
+  if (!status.ok()) return Fail(std::move(status));
+  if (checkpoint_again_) StartMetaCheckpoint();
 }
 
 absl::Status Log::RemoveSegment(int64_t base_offset) {
@@ -326,7 +386,7 @@ bool Log::idle() const {
   // A failed log seals nothing more (MaybeSeal), so segments left to seal do not keep it busy.
   return inflight_.empty() && awaiting_sync_.empty() && !sync_in_flight_ && !seal_in_flight_ &&
          (to_seal_.empty() || !failed_.ok()) && truncations_in_flight_ == 0 &&
-         reads_in_flight_ == 0 && dir_syncs_in_flight_ == 0;
+         reads_in_flight_ == 0 && dir_syncs_in_flight_ == 0 && !checkpoint_in_flight_;
 }
 
 uint64_t Log::size_bytes() const {
@@ -465,6 +525,9 @@ void Log::SubmitWrites() {
       inflight_[i].status = failed_;
     }
     submitted_count_ = inflight_.size();
+    // Nothing else would: no write of theirs will complete. (The log can fail inside Append
+    // itself, when the roll it makes seals a segment inline and that fails.)
+    Drain();
     return;
   }
   const size_t first = submitted_count_;
@@ -710,7 +773,7 @@ void Log::AdvanceRecoveryPoint() {
   }
   if (point == recovery_point_) return;
   recovery_point_ = point;
-  if (absl::Status s = WriteMeta(); !s.ok()) Fail(s);
+  StartMetaCheckpoint();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@
 //
 // Blocking: Append, Read, FindOffsetByTimestamp and Truncate do their data I/O through the
 // asynchronous calls of the file seam. Open, Close, and the rare metadata steps (creating the next
-// segment on a roll, deleting segments, rewriting log-meta on DeleteRecords or when a rolled segment
-// is sealed) use blocking metadata calls, each a handful of system calls.
+// segment on a roll, deleting segments, rewriting log-meta on DeleteRecords or a truncation) use
+// blocking metadata calls, each a handful of system calls. The recovery point a seal moves is
+// written to log-meta asynchronously (StartMetaCheckpoint); only its rename is a blocking call.
 //
 // Errors: a failed write or sync puts the log in a failed state: the appends not yet acknowledged
 // fail, and every later Append fails with the same status until the log is closed and reopened
@@ -215,6 +216,9 @@ class Log {
   void OnSealed(const std::shared_ptr<Segment>& segment, absl::Status status);
   absl::Status SealBlocking(Segment& segment);
   absl::Status WriteMeta();
+  void StartMetaCheckpoint();
+  void OnMetaCheckpointWritten(uint64_t generation, absl::Status status);
+  void OnMetaCheckpointDone(absl::Status status);
   absl::Status RemoveSegment(int64_t base_offset);
   absl::Status DeleteSegmentsBelowStart();
   absl::Status ApplyRetention(int64_t now_ms);
@@ -260,6 +264,16 @@ class Log {
   bool hurry_seals_ = false;
   int truncations_in_flight_ = 0;
   int reads_in_flight_ = 0;
+
+  // The recovery-point checkpoint (StartMetaCheckpoint): at most one in flight; another is asked
+  // for when the recovery point moved meanwhile. meta_generation_ counts blocking log-meta writes,
+  // so that a checkpoint overtaken by one is not renamed over it.
+  uint64_t meta_generation_ = 0;
+  bool checkpoint_in_flight_ = false;
+  bool checkpoint_again_ = false;
+  std::unique_ptr<File> checkpoint_file_;
+  std::vector<uint8_t> checkpoint_bytes_;
+  iovec checkpoint_iov_{};
 };
 
 }  // namespace ringbroker::storage

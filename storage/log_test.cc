@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "protocol/records/batch_header.h"
 #include "storage/format.h"
 #include "storage/io/memory_file.h"
 #include "storage/io/posix_file.h"
@@ -338,6 +339,103 @@ TEST(LogTest, AFailedWriteBackLeavesTheSealToItsSync) {
   EXPECT_FALSE(h.log().status().ok());
 }
 
+// The log start offset and recovery point stored in log-meta, as the next open would read them
+// (format.h: magic, version, then the two offsets big-endian).
+std::pair<int64_t, int64_t> StoredMeta(LogHarness& h) {
+  auto bytes = h.fs.Contents(h.dir + "/" + format::kMetaName);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  if (!bytes.ok() || bytes->size() != format::kMetaSize) return {-2, -2};
+  auto at = [&](size_t offset) {
+    return int64_t(protocol::LoadBigEndian64(reinterpret_cast<const uint8_t*>(bytes->data()) + offset));
+  };
+  return {at(6), at(14)};
+}
+
+TEST(LogTest, TheRecoveryPointASealMovesIsCheckpointedWithoutBlockingTheOwner) {
+  LogHarness h(SmallSegments());
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  const int64_t start = StoredMeta(h).first;
+  EXPECT_EQ(StoredMeta(h).second, 0);
+  int acked = 0;
+  const auto buffers = HeldAppendsUntilSegments(h, 2, acked);
+  const int64_t sealed_up_to = h.log().segment_bases().back();
+  // One completion at a time until the seal is done: the checkpoint has only been started.
+  while (h.log().recovery_point() != sealed_up_to && h.fs.Poll(1) > 0) {
+  }
+  ASSERT_EQ(h.log().recovery_point(), sealed_up_to);
+  EXPECT_EQ(StoredMeta(h).second, 0) << "written only as the owner's loop runs its completions";
+  EXPECT_FALSE(h.log().idle()) << "the checkpoint is in flight";
+  while (h.fs.Poll() > 0) {
+  }
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_EQ(StoredMeta(h), std::make_pair(start, sealed_up_to));
+  EXPECT_FALSE(h.fs.Exists(h.dir + "/" + format::kMetaCheckpointName));
+  // Written and synced under its own name before it replaced log-meta.
+  EXPECT_NE(std::find(h.fs.trace().begin(), h.fs.trace().end(),
+                      "datasync " + h.dir + "/" + format::kMetaCheckpointName),
+            h.fs.trace().end());
+  h.fs.set_deferred(false);
+  EXPECT_TRUE(h.CloseAndReopen().ok());
+}
+
+TEST(LogTest, ACheckpointOvertakenByABlockingMetaWriteDoesNotReplaceIt) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  int acked = 0;
+  const auto buffers = HeldAppendsUntilSegments(h, 2, acked);
+  const int64_t sealed_up_to = h.log().segment_bases().back();
+  while (h.log().recovery_point() != sealed_up_to && h.fs.Poll(1) > 0) {
+  }
+  ASSERT_FALSE(h.log().idle()) << "the checkpoint is in flight";
+  // DeleteRecords writes log-meta at once (its caller is told the new start only once it is
+  // durable); the checkpoint started before holds the old start and must not be renamed over it.
+  h.log().set_high_watermark(4);
+  auto start = h.log().DeleteRecords(4);
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ(StoredMeta(h), std::make_pair(int64_t{4}, sealed_up_to));
+  while (h.fs.Poll() > 0) {
+  }
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_TRUE(h.log().status().ok()) << h.log().status();
+  EXPECT_EQ(StoredMeta(h), std::make_pair(int64_t{4}, sealed_up_to));
+  EXPECT_FALSE(h.fs.Exists(h.dir + "/" + format::kMetaCheckpointName));
+  h.fs.set_deferred(false);
+  ASSERT_TRUE(h.CloseAndReopen().ok());
+  EXPECT_EQ(h.log().log_start_offset(), 4);
+}
+
+TEST(LogTest, SealsThatCompleteWhileACheckpointIsInFlightAreCheckpointedAfterIt) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  int acked = 0;
+  const auto buffers = HeldAppendsUntilSegments(h, 4, acked);
+  ASSERT_EQ(h.log().segment_count(), 4u);
+  while (h.fs.Poll() > 0) {
+  }
+  EXPECT_EQ(acked, int(buffers.size()));
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_EQ(h.log().recovery_point(), h.log().segment_bases().back());
+  EXPECT_EQ(StoredMeta(h).second, h.log().segment_bases().back());
+  h.fs.set_deferred(false);
+  EXPECT_TRUE(h.CloseAndReopen().ok());
+}
+
+TEST(LogTest, AFailedCheckpointFailsTheLog) {
+  LogHarness h(SmallSegments());
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kDatasync, format::kMetaCheckpointName,
+                   absl::DataLossError("fdatasync: EIO"));
+  for (int i = 0; i < 64 && h.log().segment_count() < 2; ++i) {
+    (void)h.Append(MakeSimpleBatch(2, 200, h.now_ms), false);
+  }
+  ASSERT_EQ(h.log().segment_count(), 2u);
+  // As a failed log-meta write always did: the disk said it is failing.
+  EXPECT_TRUE(absl::IsDataLoss(h.log().status())) << h.log().status();
+  EXPECT_TRUE(h.log().idle());
+  EXPECT_EQ(StoredMeta(h).second, 0);
+}
+
 // Delegates to a MemoryFileSystem but holds every SyncDirAsync until the test releases it, so that a
 // roll's directory sync can be ordered after the data syncs that follow it.
 class HeldDirSyncs final : public FileSystem {
@@ -382,7 +480,9 @@ TEST(LogTest, ADurableAppendInANewSegmentWaitsForItsNameToBeSynced) {
   ASSERT_TRUE(log.ok()) << log.status();
   auto buffers = FillUntilRoll(**log);
   ASSERT_EQ((*log)->segment_count(), 2u);
-  ASSERT_EQ(fs.held.size(), 1u) << "the roll's directory sync is in flight";
+  // The roll's directory sync is in flight, and the recovery-point checkpoint's after it (the
+  // rolled segment was sealed inline).
+  ASSERT_EQ(fs.held.size(), 2u);
 
   // acks=1 appends do not wait for it...
   std::vector<uint8_t> quick = MakeSimpleBatch(1, 10, 0);
@@ -409,7 +509,7 @@ TEST(LogTest, AFailedDirectorySyncAtARollAcknowledgesNothingInTheNewSegment) {
   auto log = Log::Open(fs, "/log", SmallSegments(), LogOptions{});
   ASSERT_TRUE(log.ok()) << log.status();
   auto buffers = FillUntilRoll(**log);
-  ASSERT_EQ(fs.held.size(), 1u);
+  ASSERT_EQ(fs.held.size(), 2u);  // the roll's, and the checkpoint's after the seal
   std::vector<uint8_t> durable = MakeSimpleBatch(1, 10, 0);
   std::optional<absl::StatusOr<AppendResult>> result;
   (*log)->Append(absl::MakeSpan(durable), AppendOptions{},

@@ -199,10 +199,12 @@ TEST(RecoveryTest, LeftoverFilesAreRemoved) {
   ASSERT_TRUE(h.fs.SetContents(h.dir + "/00000000000000000000.log.cleaned", "junk").ok());
   ASSERT_TRUE(h.fs.SetContents(h.dir + "/00000000000000000999.index", "junk").ok());
   ASSERT_TRUE(h.fs.SetContents(h.dir + "/log-meta.tmp", "junk").ok());
+  ASSERT_TRUE(h.fs.SetContents(h.dir + "/log-meta.checkpoint", "junk").ok());
   ASSERT_TRUE(h.Open().ok());
   EXPECT_FALSE(h.fs.Exists(h.dir + "/00000000000000000000.log.cleaned"));
   EXPECT_FALSE(h.fs.Exists(h.dir + "/00000000000000000999.index"));
   EXPECT_FALSE(h.fs.Exists(h.dir + "/log-meta.tmp"));
+  EXPECT_FALSE(h.fs.Exists(h.dir + "/log-meta.checkpoint"));
   EXPECT_EQ(h.log().log_end_offset(), 6);
 }
 

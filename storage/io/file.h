@@ -38,7 +38,8 @@ using IoCallback = absl::AnyInvocable<void(absl::StatusOr<size_t>)>;
 using StatusCallback = absl::AnyInvocable<void(absl::Status)>;
 
 // An open file. Move-only through unique_ptr; destroying it closes the descriptor. A File must not be
-// destroyed while one of its asynchronous calls is in flight.
+// destroyed while one of its asynchronous calls is in flight; it may be from inside the callback of
+// its last one (implementations are done with a call before they run its callback).
 class File {
  public:
   File() = default;
