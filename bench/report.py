@@ -485,6 +485,18 @@ def markdown(doc, base_name):
         add(f"This machine hands the memory it frees back to its host{host}{block} (free page reporting), "
             f"and the first touch of such memory afterwards is slow: a new page-cache page taken from free "
             f"memory costs more CPU than one reclaimed from the page cache.")
+        before = meta.get("free_page_reporting_delay_ms")
+        during = meta.get("free_page_reporting_delay_ms_run")
+        if during and before and during != before:
+            add("")
+            add(f"For this run a freed block waited {int(during) / 1000:.0f} s in the guest before it could be "
+                f"handed to the host (`min_free_ms` of page_reporting: {during}, {before} before and after the run), "
+                f"so memory the kernel reclaims under load is reused as a server's kernel reuses it, not "
+                f"re-faulted from the host (`bench/run --reporting-as-is` leaves the delay alone).")
+        elif before:
+            add("")
+            add(f"The delay before a freed block is handed to the host was left as it was "
+                f"(`min_free_ms` {before}).")
     filled = sum(m["filled_bytes"] for m in memory.values())
     if meta.get("memory_filled") == "1" and memory:
         fill_s = sum(m["fill_seconds"] for m in memory.values())
@@ -1021,7 +1033,8 @@ def main():
         "git_dirty": meta.get("git_dirty"),
         "machine": {k: meta.get(k) for k in ("host", "kernel", "cpu_model", "cpus", "memory_kib", "data_fs",
                                               "hypervisor", "free_page_reporting",
-                                              "free_page_reporting_order", "memory_filled")},
+                                              "free_page_reporting_order", "free_page_reporting_delay_ms",
+                                              "free_page_reporting_delay_ms_run", "memory_filled")},
         "settings": {**{k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
                                                   "cell_s", "fill_bytes", "port")},
                      # Runs before these existed had linger.ms 0 and no warm-up in their e2e cells.
