@@ -386,7 +386,8 @@ bool Log::idle() const {
   // A failed log seals nothing more (MaybeSeal), so segments left to seal do not keep it busy.
   return inflight_.empty() && awaiting_sync_.empty() && !sync_in_flight_ && !seal_in_flight_ &&
          (to_seal_.empty() || !failed_.ok()) && truncations_in_flight_ == 0 &&
-         reads_in_flight_ == 0 && dir_syncs_in_flight_ == 0 && !checkpoint_in_flight_;
+         reads_in_flight_ == 0 && dir_syncs_in_flight_ == 0 && !checkpoint_in_flight_ &&
+         !preallocation_in_flight_;
 }
 
 uint64_t Log::size_bytes() const {
@@ -544,8 +545,37 @@ void Log::SubmitWrites() {
   write_group_size_ = end - first;
   submitted_count_ = end;
   const Pending& head = inflight_[first];
+  const uint64_t write_end = inflight_[end - 1].end_position;
+  // Held across the call: the write may complete inline and its completion pop these appends.
+  std::shared_ptr<Segment> written = inflight_[first].segment;
   segment->file().Write(head.end_position - head.iov.iov_len, write_iovecs_,
                         [this](absl::StatusOr<size_t> n) { OnWritesDone(std::move(n)); });
+  // After the write, so that the write itself is not held behind the reservation.
+  MaybePreallocate(*written, write_end);
+}
+
+void Log::MaybePreallocate(Segment& segment, uint64_t write_end) {
+  const uint64_t step_max = uint64_t(std::max<int64_t>(config_.preallocate_step_bytes, 0));
+  if (step_max == 0 || preallocation_in_flight_ || preallocation_unsupported_ || !failed_.ok()) {
+    return;
+  }
+  // As much again as the segment holds: a quiet partition reserves little it will not use, a busy
+  // one reaches the step after a few reservations and then makes one per half step.
+  const uint64_t ahead = std::min(step_max, std::max(write_end, uint64_t{1} << 20));
+  if (write_end + ahead / 2 <= segment.preallocated_end()) return;
+  const uint64_t from = std::max(segment.preallocated_end(), write_end);
+  // The segment rolls before it passes segment_bytes, so nothing past it would be used.
+  const uint64_t to = std::min(write_end + ahead, uint64_t(std::max<int64_t>(config_.segment_bytes, 0)));
+  if (to <= from) return;
+  preallocation_in_flight_ = true;
+  segment.file().Allocate(from, to - from,
+                          [this, segment = segment.shared_from_this(), to](absl::Status status) {
+                            preallocation_in_flight_ = false;
+                            // Unimplemented: a filesystem without fallocate. Any other failure (a
+                            // full disk) is for the writes to report; that range is not tried again.
+                            if (absl::IsUnimplemented(status)) preallocation_unsupported_ = true;
+                            segment->set_preallocated_end(to);
+                          });
 }
 
 void Log::OnWritesDone(absl::StatusOr<size_t> result) {

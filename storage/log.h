@@ -206,6 +206,7 @@ class Log {
   std::shared_ptr<Segment>& active() { return segments_.rbegin()->second; }
   absl::Status Recover();
   void SubmitWrites();
+  void MaybePreallocate(Segment& segment, uint64_t write_end);
   void OnWritesDone(absl::StatusOr<size_t> result);
   void Drain();
   void Fail(absl::Status status);
@@ -270,6 +271,10 @@ class Log {
   // so that a checkpoint overtaken by one is not renamed over it.
   uint64_t meta_generation_ = 0;
   bool checkpoint_in_flight_ = false;
+  // Reservation of the active segment's blocks (MaybePreallocate): one at a time per log; off for
+  // good once the filesystem says it has none.
+  bool preallocation_in_flight_ = false;
+  bool preallocation_unsupported_ = false;
   bool checkpoint_again_ = false;
   std::unique_ptr<File> checkpoint_file_;
   std::vector<uint8_t> checkpoint_bytes_;

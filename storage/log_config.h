@@ -52,6 +52,15 @@ struct LogConfig {
   // to be sealed too (the log rolls faster than that pace) it does not pause. 0 bytes: one sync.
   int64_t seal_writeback_step_bytes = int64_t{8} << 20;
   int32_t seal_writeback_pause_ms = 20;
+
+  // Not a Kafka setting: the active segment's disk blocks are reserved ahead of its writes
+  // (File::Allocate), as much again as the segment holds, 1 MiB at least and this many bytes at
+  // most, never past segment_bytes. With ext4's delayed allocation the blocks are otherwise found by
+  // writeback, which holds the inode's block-map lock meanwhile, and a write extending the file
+  // waits for it on the shard thread: on the bench VM, 64 partitions at 240,000 msgs/s stalled
+  // every partition of the shard for 0.4-1 s. Redpanda reserves ahead in steps of 32 MiB too
+  // (segment_fallocation_step). 0: no reservation.
+  int64_t preallocate_step_bytes = int64_t{32} << 20;
 };
 
 }  // namespace ringbroker::storage

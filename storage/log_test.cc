@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -187,9 +188,12 @@ TEST(LogTest, RollsOnSegmentBytesAndReadsAcrossSegments) {
 }
 
 // The trace events of one file, in order, with `path` shortened to "<file>".
+// The seal's events of one file, its path replaced by <file>. Blocks reserved ahead of the writes
+// are left out: the reservation has tests of its own (Reserve... below).
 std::vector<std::string> EventsOf(const std::vector<std::string>& trace, const std::string& path) {
   std::vector<std::string> out;
   for (const std::string& event : trace) {
+    if (event.starts_with("allocate ")) continue;
     if (event.starts_with("pause ")) {
       out.push_back(event);
       continue;
@@ -434,6 +438,103 @@ TEST(LogTest, AFailedCheckpointFailsTheLog) {
   EXPECT_TRUE(absl::IsDataLoss(h.log().status())) << h.log().status();
   EXPECT_TRUE(h.log().idle());
   EXPECT_EQ(StoredMeta(h).second, 0);
+}
+
+// The "allocate <path> <offset> <length>" events of one file, as (offset, length).
+std::vector<std::pair<uint64_t, uint64_t>> Reservations(const std::vector<std::string>& trace,
+                                                        const std::string& path) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const std::string prefix = "allocate " + path + " ";
+  for (const std::string& event : trace) {
+    if (!event.starts_with(prefix)) continue;
+    uint64_t offset = 0, length = 0;
+    EXPECT_EQ(std::sscanf(event.c_str() + prefix.size(), "%lu %lu", &offset, &length), 2) << event;
+    out.emplace_back(offset, length);
+  }
+  return out;
+}
+
+TEST(LogTest, ReservesTheActiveSegmentsBlocksAheadOfItsWrites) {
+  LogConfig config;
+  config.preallocate_step_bytes = 4 << 20;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  const std::string log_path = h.dir + "/" + format::SegmentBaseName(0) + ".log";
+  auto size = [&] { return h.fs.Contents(log_path)->size(); };
+  // About 100 KB a batch, to 12 MiB.
+  while (size() < (12u << 20)) ASSERT_TRUE(h.Append(MakeSimpleBatch(50, 2000, h.now_ms), false).ok());
+  const auto reserved = Reservations(h.fs.trace(), log_path);
+  ASSERT_FALSE(reserved.empty());
+  // The first, right after the first write: as much again as the segment holds, 1 MiB at least.
+  EXPECT_EQ(reserved.front().second, uint64_t{1} << 20);
+  uint64_t end = 0;
+  for (const auto& [offset, length] : reserved) {
+    EXPECT_GE(offset, end) << "each reservation starts past the previous one";
+    EXPECT_LE(length, uint64_t{4} << 20) << "at most a step";
+    end = offset + length;
+  }
+  // Ahead of the writes, by less than a step; and not one per write (about 120 of them) but
+  // fewer than one per MiB written.
+  EXPECT_GE(end, size());
+  EXPECT_LE(end, size() + (4u << 20));
+  EXPECT_LE(reserved.size(), 12u);
+  EXPECT_EQ(size(), h.log().size_bytes()) << "a reservation does not change the file's size";
+}
+
+TEST(LogTest, ReservationsStopAtSegmentBytesAndFollowTheRoll) {
+  LogConfig config = SmallSegments();
+  config.preallocate_step_bytes = 32 << 20;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  while (h.log().segment_count() < 3) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms), false).ok());
+  for (int64_t base : h.log().segment_bases()) {
+    const auto reserved = Reservations(h.fs.trace(), h.dir + "/" + format::SegmentBaseName(base) + ".log");
+    ASSERT_FALSE(reserved.empty()) << "segment " << base;
+    for (const auto& [offset, length] : reserved) {
+      EXPECT_LE(offset + length, uint64_t(config.segment_bytes)) << "segment " << base;
+    }
+  }
+}
+
+TEST(LogTest, NoReservationsWithAStepOfZero) {
+  LogConfig config;
+  config.preallocate_step_bytes = 0;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.Append(MakeSimpleBatch(50, 2000, h.now_ms), false).ok());
+  for (const std::string& event : h.fs.trace()) EXPECT_FALSE(event.starts_with("allocate ")) << event;
+}
+
+TEST(LogTest, AFilesystemWithoutFallocateIsNotAskedAgain) {
+  LogConfig config = SmallSegments();
+  config.preallocate_step_bytes = 32 << 20;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  h.fs.InjectFault(MemoryFileSystem::Op::kAllocate, ".log", absl::UnimplementedError("EOPNOTSUPP"));
+  while (h.log().segment_count() < 3) ASSERT_TRUE(h.Append(MakeSimpleBatch(2, 200, h.now_ms), false).ok());
+  EXPECT_TRUE(h.log().status().ok()) << h.log().status();
+  for (const std::string& event : h.fs.trace()) EXPECT_FALSE(event.starts_with("allocate ")) << event;
+}
+
+TEST(LogTest, AFailedReservationFailsNothingAndTheNextRangeIsStillReserved) {
+  LogConfig config;
+  config.preallocate_step_bytes = 4 << 20;
+  LogHarness h(config);
+  h.fs.set_tracing(true);
+  ASSERT_TRUE(h.Open().ok());
+  const std::string log_path = h.dir + "/" + format::SegmentBaseName(0) + ".log";
+  h.fs.InjectFault(MemoryFileSystem::Op::kAllocate, ".log", absl::ResourceExhaustedError("ENOSPC"));
+  while (h.fs.Contents(log_path)->size() < (3u << 20)) {
+    ASSERT_TRUE(h.Append(MakeSimpleBatch(50, 2000, h.now_ms), false).ok());
+  }
+  EXPECT_TRUE(h.log().status().ok()) << h.log().status();
+  const auto reserved = Reservations(h.fs.trace(), log_path);
+  ASSERT_FALSE(reserved.empty()) << "the first failed, the ones after it were made";
+  EXPECT_GT(reserved.front().first, uint64_t{1} << 20) << "past the range that failed";
 }
 
 // Delegates to a MemoryFileSystem but holds every SyncDirAsync until the test releases it, so that a
@@ -744,7 +845,9 @@ TEST(LogTest, WriteErrorFailsLogUntilReopened) {
 }
 
 TEST(LogTest, AppendsMadeWhileAWriteIsInFlightAreGatheredIntoOneWrite) {
-  LogHarness h;
+  LogConfig config;
+  config.preallocate_step_bytes = 0;  // only the writes are counted below
+  LogHarness h(config);
   ASSERT_TRUE(h.Open().ok());
   h.fs.set_deferred(true);
   std::deque<std::vector<uint8_t>> batches;

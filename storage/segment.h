@@ -60,6 +60,9 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // Prefix of the file made durable by a completed Datasync.
   uint64_t synced_size() const { return synced_size_; }
   void set_synced_size(uint64_t size) { synced_size_ = std::max(synced_size_, size); }
+  // End of the disk blocks reserved ahead of the writes (Log::MaybePreallocate), 0 before any.
+  uint64_t preallocated_end() const { return preallocated_end_; }
+  void set_preallocated_end(uint64_t end) { preallocated_end_ = std::max(preallocated_end_, end); }
   bool empty() const { return size_ == 0; }
   // Largest max timestamp of any batch, -1 when empty.
   int64_t max_timestamp() const { return max_timestamp_; }
@@ -152,6 +155,7 @@ class Segment : public std::enable_shared_from_this<Segment> {
   uint64_t readable_size_ = 0;
   int64_t readable_next_offset_;
   uint64_t synced_size_ = 0;
+  uint64_t preallocated_end_ = 0;
   uint64_t bytes_since_index_entry_ = 0;
   int64_t max_timestamp_ = -1;
   int64_t first_batch_timestamp_ = -1;

@@ -312,6 +312,26 @@ void UringFile::WriteBack(uint64_t offset, uint64_t length, StatusCallback done)
   shard->Arm(sqe, op);
 }
 
+void UringFile::Allocate(uint64_t offset, uint64_t length, StatusCallback done) {
+  Shard* shard = ShardForCall();
+  if (shard == nullptr) {
+    done(storage::BlockingAllocate(fd_, offset, length, path_));
+    return;
+  }
+  // An io-wq worker makes the call, and it holds the inode's lock while the filesystem finds the
+  // blocks: a small write made inline meanwhile would wait for it on the shard thread. So the
+  // allocation counts as a write in flight, and writes go through the ring until it is done.
+  ++writes_in_flight_;
+  auto* op = new SyncOp(this, "fallocate", std::nullopt,
+                        [this, done = std::move(done)](absl::Status status) mutable {
+                          --writes_in_flight_;
+                          done(std::move(status));
+                        });
+  io_uring_sqe* sqe = shard->GetSqe();
+  io_uring_prep_fallocate(sqe, fd_, FALLOC_FL_KEEP_SIZE, offset, length);
+  shard->Arm(sqe, op);
+}
+
 absl::StatusOr<size_t> UringFile::BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) {
   size_t got = 0;
   while (got < dest.size()) {

@@ -1,6 +1,6 @@
 // The io_uring implementation of storage's file seam (storage/io/file.h).
 //
-// UringFile's asynchronous calls (Write, Read, Datasync, Truncate, WriteBack) are submitted to the ring of the
+// UringFile's asynchronous calls (Write, Read, Datasync, Truncate, WriteBack, Allocate) are submitted to the ring of the
 // shard that calls them and complete later, from that shard's loop, on that shard's thread; they
 // never wait for the disk. The exception is a small Write (64 KiB at most) while no other Write on
 // the file is in flight: it is a plain pwritev into the page cache, completing inline, because the
@@ -41,6 +41,7 @@ class UringFile final : public storage::File {
   void Datasync(storage::StatusCallback done) override;
   void Truncate(uint64_t size, storage::StatusCallback done) override;
   void WriteBack(uint64_t offset, uint64_t length, storage::StatusCallback done) override;
+  void Allocate(uint64_t offset, uint64_t length, storage::StatusCallback done) override;
 
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override;
   absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) override;

@@ -1,6 +1,7 @@
 #include "broker/reactor/uring_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -316,6 +317,55 @@ TEST_F(UringFileTest, WriteBackThroughTheRingAndInlineOffAShard) {
     inline_done = true;
   });
   EXPECT_TRUE(inline_done) << "off a shard it is the blocking sync_file_range";
+}
+
+TEST_F(UringFileTest, AllocateReservesBlocksWithoutTheSizeAndKeepsSmallWritesOffTheShardMeanwhile) {
+  const std::string path = dir_ + "/p";
+  auto file = fs_.Open(path, storage::OpenMode::kCreate);
+  ASSERT_TRUE(file.ok());
+  storage::File* f = file->get();
+  const std::string head = RandomBytes(4096, 6);
+  ASSERT_TRUE(f->BlockingWrite(0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(head.data()),
+                                                      head.size()))
+                  .ok());
+  const std::string small = RandomBytes(4096, 7);
+  iovec small_iov{const_cast<char*>(small.data()), small.size()};
+  absl::Status allocated = absl::UnknownError("not run");
+  bool allocate_inline = true;
+  bool write_inline = true;
+  int done_count = 0;
+  bool returned = false;
+  OnShard([&](Shard&, std::function<void()> finish) {
+    f->Allocate(head.size(), 8 << 20, [&, finish](absl::Status s) {
+      allocated = s;
+      allocate_inline = !returned;
+      if (++done_count == 2) finish();
+    });
+    // The worker holds the inode while it allocates: this write must not wait for it here.
+    f->Write(head.size(), absl::MakeConstSpan(&small_iov, 1), [&, finish](absl::StatusOr<size_t> n) {
+      EXPECT_TRUE(n.ok()) << n.status();
+      write_inline = !returned;
+      if (++done_count == 2) finish();
+    });
+    returned = true;
+  });
+  if (absl::IsUnimplemented(allocated)) GTEST_SKIP() << "this filesystem has no fallocate: " << allocated;
+  ASSERT_TRUE(allocated.ok()) << allocated;
+  EXPECT_FALSE(allocate_inline) << "a shard's allocation completes from the loop";
+  EXPECT_FALSE(write_inline) << "a small write behind an allocation goes through the ring";
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(uint64_t(st.st_size), head.size() + small.size()) << "the size is the writes' alone";
+  EXPECT_GE(uint64_t(st.st_blocks) * 512, head.size() + (8u << 20)) << "the blocks are reserved";
+  EXPECT_EQ(f->size(), head.size() + small.size());
+
+  // Off a shard it is the blocking fallocate.
+  bool inline_done = false;
+  f->Allocate(0, 1 << 20, [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    inline_done = true;
+  });
+  EXPECT_TRUE(inline_done);
 }
 
 TEST_F(UringFileTest, PauseAsyncWaitsInTheLoopWhileTheShardServesOthers) {

@@ -7,7 +7,7 @@
 // returns (the POSIX implementation), or later, from the shard's event loop (io_uring). Callers must
 // handle both: never hold a reference into state that the callback may change across the call.
 //
-// Blocking: the asynchronous calls (Write, Read, Datasync, Truncate, WriteBack) never block the
+// Blocking: the asynchronous calls (Write, Read, Datasync, Truncate, WriteBack, Allocate) never block the
 // calling thread in an asynchronous implementation, nor does FileSystem's SyncDirAsync or
 // PauseAsync. The Blocking* calls and every other FileSystem call may block; storage uses them only
 // while opening or recovering a log (before the shard serves it) and from compaction (which works
@@ -72,6 +72,18 @@ class File {
   // that the active segment's syncs wait in. The default does nothing (a file without a page
   // cache, like the in-memory fake).
   virtual void WriteBack(uint64_t offset, uint64_t length, StatusCallback done) {
+    (void)offset;
+    (void)length;
+    done(absl::OkStatus());
+  }
+
+  // Reserves the disk blocks of [offset, offset + length) without changing the file's size
+  // (fallocate with FALLOC_FL_KEEP_SIZE). It promises nothing a caller may rely on: writes there
+  // succeed or fail as they would have. What it is for is the filesystem's block allocation,
+  // done here ahead of the writes instead of by writeback behind them, where (ext4's delayed
+  // allocation) it holds the inode's block-map lock that every write extending the file waits for.
+  // Unimplemented is the answer of a filesystem without it. The default does nothing (the fake).
+  virtual void Allocate(uint64_t offset, uint64_t length, StatusCallback done) {
     (void)offset;
     (void)length;
     done(absl::OkStatus());

@@ -85,6 +85,26 @@ TEST_P(FileContractTest, WriteBackChangesNothingAndPauseAsyncCompletes) {
   EXPECT_TRUE(resumed) << "both complete inline";
 }
 
+TEST_P(FileContractTest, AllocateChangesNeitherTheSizeNorTheBytes) {
+  auto f = fs_->Open(Path("a"), OpenMode::kCreate);
+  ASSERT_TRUE(f.ok());
+  std::string data(5000, 'a');
+  ASSERT_TRUE((*f)->BlockingWrite(0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()),
+                                                         data.size()))
+                  .ok());
+  absl::Status allocated = absl::UnknownError("not run");
+  (*f)->Allocate(4096, 4 << 20, [&](absl::Status s) { allocated = s; });
+  if (absl::IsUnimplemented(allocated)) GTEST_SKIP() << "no fallocate here: " << allocated;
+  EXPECT_TRUE(allocated.ok()) << allocated;
+  EXPECT_EQ((*f)->size(), data.size());
+  EXPECT_EQ(ReadAll(**f), data);
+  // Writes into the reserved range extend the file as any write does.
+  ASSERT_TRUE((*f)->BlockingWrite(data.size(), absl::MakeConstSpan(
+                                                   reinterpret_cast<const uint8_t*>(data.data()), 100))
+                  .ok());
+  EXPECT_EQ((*f)->size(), data.size() + 100);
+}
+
 TEST_P(FileContractTest, TruncateShrinksAndReopenSeesSize) {
   {
     auto f = fs_->Open(Path("b"), OpenMode::kCreate);

@@ -50,6 +50,14 @@ class MemoryFile final : public File {
     });
   }
 
+  void Allocate(uint64_t offset, uint64_t length, StatusCallback done) override {
+    fs_->Complete([this, offset, length, done = std::move(done)]() mutable {
+      absl::Status s = fs_->TakeFault(MemoryFileSystem::Op::kAllocate, path_);
+      if (s.ok()) fs_->Trace(absl::StrCat("allocate ", path_, " ", offset, " ", length));
+      done(std::move(s));
+    });
+  }
+
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override {
     if (absl::Status s = fs_->TakeFault(MemoryFileSystem::Op::kRead, path_); !s.ok()) return s;
     const std::string& data = node_->data;

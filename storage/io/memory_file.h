@@ -21,7 +21,7 @@ namespace ringbroker::storage {
 
 class MemoryFileSystem final : public FileSystem {
  public:
-  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen, kSyncDir, kWriteBack };
+  enum class Op { kWrite, kRead, kDatasync, kTruncate, kOpen, kSyncDir, kWriteBack, kAllocate };
 
   MemoryFileSystem() = default;
   ~MemoryFileSystem() override;
@@ -64,9 +64,10 @@ class MemoryFileSystem final : public FileSystem {
 
   uint64_t datasync_count() const { return datasync_count_; }
 
-  // When tracing, every completed Datasync, WriteBack and PauseAsync is recorded in order, as
-  // "datasync <path>", "writeback <path> <offset> <length>" and "pause <ms>". A WriteBack is a no-op
-  // here: like the page cache it stands for, it makes nothing durable.
+  // When tracing, every completed Datasync, WriteBack, Allocate and PauseAsync is recorded in
+  // order, as "datasync <path>", "writeback <path> <offset> <length>", "allocate <path> <offset>
+  // <length>" and "pause <ms>". WriteBack and Allocate are no-ops here: like the page cache and the
+  // disk blocks they stand for, they change nothing a read can see.
   void set_tracing(bool tracing) { tracing_ = tracing; }
   const std::vector<std::string>& trace() const { return trace_; }
   void Trace(std::string event) {

@@ -78,6 +78,17 @@ void PosixFile::WriteBack(uint64_t offset, uint64_t length, StatusCallback done)
   done(BlockingWriteBack(fd_, offset, length, path_));
 }
 
+void PosixFile::Allocate(uint64_t offset, uint64_t length, StatusCallback done) {
+  done(BlockingAllocate(fd_, offset, length, path_));
+}
+
+absl::Status BlockingAllocate(int fd, uint64_t offset, uint64_t length, std::string_view path) {
+  while (::fallocate(fd, FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(length)) != 0) {
+    if (errno != EINTR) return PosixError(errno, "fallocate", path);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BlockingWriteBack(int fd, uint64_t offset, uint64_t length, std::string_view path) {
   constexpr unsigned kFlags =
       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;

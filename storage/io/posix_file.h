@@ -22,6 +22,9 @@ absl::Status PosixError(int error_number, std::string_view operation, std::strin
 // call, for the implementations that make it in the calling thread.
 absl::Status BlockingWriteBack(int fd, uint64_t offset, uint64_t length, std::string_view path);
 
+// fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length): File::Allocate's system call, likewise.
+absl::Status BlockingAllocate(int fd, uint64_t offset, uint64_t length, std::string_view path);
+
 class PosixFile final : public File {
  public:
   // Takes ownership of `fd`.
@@ -33,6 +36,7 @@ class PosixFile final : public File {
   void Datasync(StatusCallback done) override;
   void Truncate(uint64_t size, StatusCallback done) override;
   void WriteBack(uint64_t offset, uint64_t length, StatusCallback done) override;
+  void Allocate(uint64_t offset, uint64_t length, StatusCallback done) override;
 
   absl::StatusOr<size_t> BlockingRead(uint64_t offset, absl::Span<uint8_t> dest) override;
   absl::Status BlockingWrite(uint64_t offset, absl::Span<const uint8_t> bytes) override;
