@@ -355,6 +355,15 @@ std::pair<int64_t, int64_t> StoredMeta(LogHarness& h) {
   return {at(6), at(14)};
 }
 
+// Runs the held completions one at a time until the first rolled segment is sealed, and returns
+// the recovery point that seal moved to: the checkpoint it starts is then only in flight.
+int64_t PollUntilTheSealMovesTheRecoveryPoint(LogHarness& h) {
+  const int64_t sealed_up_to = h.log().segment_bases().back();
+  while (h.log().recovery_point() != sealed_up_to && h.fs.Poll(1) > 0) {
+  }
+  return sealed_up_to;
+}
+
 TEST(LogTest, TheRecoveryPointASealMovesIsCheckpointedWithoutBlockingTheOwner) {
   LogHarness h(SmallSegments());
   h.fs.set_tracing(true);
@@ -363,10 +372,7 @@ TEST(LogTest, TheRecoveryPointASealMovesIsCheckpointedWithoutBlockingTheOwner) {
   EXPECT_EQ(StoredMeta(h).second, 0);
   int acked = 0;
   const auto buffers = HeldAppendsUntilSegments(h, 2, acked);
-  const int64_t sealed_up_to = h.log().segment_bases().back();
-  // One completion at a time until the seal is done: the checkpoint has only been started.
-  while (h.log().recovery_point() != sealed_up_to && h.fs.Poll(1) > 0) {
-  }
+  const int64_t sealed_up_to = PollUntilTheSealMovesTheRecoveryPoint(h);
   ASSERT_EQ(h.log().recovery_point(), sealed_up_to);
   EXPECT_EQ(StoredMeta(h).second, 0) << "written only as the owner's loop runs its completions";
   EXPECT_FALSE(h.log().idle()) << "the checkpoint is in flight";
@@ -388,9 +394,7 @@ TEST(LogTest, ACheckpointOvertakenByABlockingMetaWriteDoesNotReplaceIt) {
   ASSERT_TRUE(h.Open().ok());
   int acked = 0;
   const auto buffers = HeldAppendsUntilSegments(h, 2, acked);
-  const int64_t sealed_up_to = h.log().segment_bases().back();
-  while (h.log().recovery_point() != sealed_up_to && h.fs.Poll(1) > 0) {
-  }
+  const int64_t sealed_up_to = PollUntilTheSealMovesTheRecoveryPoint(h);
   ASSERT_FALSE(h.log().idle()) << "the checkpoint is in flight";
   // DeleteRecords writes log-meta at once (its caller is told the new start only once it is
   // durable); the checkpoint started before holds the old start and must not be renamed over it.
