@@ -113,6 +113,9 @@ def gather_limits(run_dir):
     d = os.path.join(run_dir, "limits")
     iperf = iperf_summary(load_json(os.path.join(d, "iperf3.json")))
     iperf_zc = iperf_summary(load_json(os.path.join(d, "iperf3-zerocopy.json")))
+    # The same with cubic, where the machine's congestion control is another (runs since 2026-12-04).
+    iperf_cubic = iperf_summary(load_json(os.path.join(d, "iperf3-cubic.json")))
+    iperf_zc_cubic = iperf_summary(load_json(os.path.join(d, "iperf3-zerocopy-cubic.json")))
     fio_buffered = fio_summary(load_json(os.path.join(d, "fio-buffered.json")))
     fio_end_fsync = fio_summary(load_json(os.path.join(d, "fio-buffered-end-fsync.json")))
     fio_sustained = fio_summary(load_json(os.path.join(d, "fio-buffered-sustained.json")))
@@ -129,6 +132,8 @@ def gather_limits(run_dir):
         "loopback_tcp_bytes_per_sec": bps(iperf),
         "loopback_tcp_sendfile_bytes_per_sec": bps(iperf_zc),
         "loopback_tcp_receive_cpu_s_per_gb": iperf["receiver_cpu_s_per_gb"] if iperf else None,
+        "loopback_tcp_cubic_bytes_per_sec": bps(iperf_cubic),
+        "loopback_tcp_sendfile_cubic_bytes_per_sec": bps(iperf_zc_cubic),
         "disk_buffered_write_bytes_per_sec": bps(fio_buffered),
         "disk_buffered_end_fsync_write_bytes_per_sec": bps(fio_end_fsync),
         "disk_fdatasync_write_bytes_per_sec": bps(fio_fdatasync),
@@ -148,6 +153,7 @@ def gather_limits(run_dir):
         "memcpy_in_cache_buffer_bytes": small if small != big else None,
         "details": {
             "iperf3": iperf, "iperf3_sendfile": iperf_zc,
+            "iperf3_cubic": iperf_cubic, "iperf3_sendfile_cubic": iperf_zc_cubic,
             "fio_buffered": fio_buffered, "fio_buffered_end_fsync": fio_end_fsync,
             "fio_buffered_sustained": fio_sustained,
             "fio_fdatasync": fio_fdatasync,
@@ -531,6 +537,14 @@ def markdown(doc, base_name):
     add("|---|---|---|")
     add(f"| loopback TCP | {fmt_rate(limits['loopback_tcp_bytes_per_sec'])} | iperf3, 127.0.0.1, one stream |")
     add(f"| loopback TCP, sendfile | {fmt_rate(limits['loopback_tcp_sendfile_bytes_per_sec'])} | iperf3 -Z |")
+    # Measured only where the machine's congestion control is not cubic.
+    for key, label, how in (("loopback_tcp_cubic_bytes_per_sec", "loopback TCP, cubic",
+                             f"iperf3, congestion control cubic instead of the machine's "
+                             f"{s.get('tcp_congestion_control')}"),
+                            ("loopback_tcp_sendfile_cubic_bytes_per_sec", "loopback TCP, sendfile, cubic",
+                             "iperf3 -Z, cubic")):
+        if limits.get(key):
+            add(f"| {label} | {fmt_rate(limits[key])} | {how} |")
     add(f"| disk sequential write, buffered | {fmt_rate(limits['disk_buffered_write_bytes_per_sec'])} | "
         f"fio write(), bs {s['batch_bytes']}, no sync |")
     if limits.get("disk_buffered_sustained_write_bytes_per_sec"):
@@ -683,23 +697,39 @@ def markdown(doc, base_name):
             f"every response waits for the reader to open it again, and the broker's send goes in step "
             f"with the reader (bench/run says more).")
         add("")
-    add("| smp | partitions | consumers | receive buffer | messages | msgs/s | MB/s | vs loopback TCP | "
-        "vs loopback sendfile | broker CPU-s/GB |")
-    add("|---|---|---|---|---|---|---|---|---|---|")
+    cc_compare = s.get("tcp_congestion_control_compare")
+    if any(c["name"].startswith("consume-cc-") for c in consume_cells):
+        add(f"The machine's TCP congestion control is {s.get('tcp_congestion_control')} (default qdisc "
+            f"{s.get('default_qdisc') or 'unknown'}); every cell and the loopback limit of the targets run "
+            f"with it. The `{cc_compare}` rows read the same topic once more with {cc_compare} for their "
+            f"connections, and their ratios are to iperf3 with {cc_compare}. With bbr and no fq qdisc the "
+            f"kernel paces each connection itself: a sender that keeps the window full (iperf3; a fetch "
+            f"response of many partitions) sends in timed bursts, and the timers' sends run on whichever "
+            f"CPU is there, much of it the broker's (bench/README.md, \"Congestion control\").")
+        add("")
+    add("| smp | partitions | consumers | receive buffer | congestion control | messages | msgs/s | MB/s | "
+        "vs loopback TCP | vs loopback sendfile | broker CPU-s/GB |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|")
     for c in consume_cells:
         r = c["result"]
         if not r:
-            add(f"| {c['smp']} | {c['partitions']} | — | — | failed (exit {c['exit_status']}) ||||||")
+            add(f"| {c['smp']} | {c['partitions']} | — | — | — | failed (exit {c['exit_status']}) ||||||")
             continue
         b = bytes_per_sec(r)
         settings = r.get("settings") or {}
         consumers = settings.get("consumers", "—")
         rcvbuf = (settings.get("set") or {}).get("socket.receive.buffer.bytes")
         rcvbuf = f"{int(rcvbuf) / 1024 / 1024:g} MiB" if rcvbuf and rcvbuf != "0" else "kernel's"
-        add(f"| {c['smp']} | {c['partitions']} | {consumers} | {rcvbuf} | {r['messages']:,} | "
+        # A comparison cell is held against iperf3 under its own congestion control.
+        compared = c["name"].startswith("consume-cc-")
+        cc = cc_compare if compared else (s.get("tcp_congestion_control") or "—")
+        loopback = limits.get("loopback_tcp_cubic_bytes_per_sec" if compared else "loopback_tcp_bytes_per_sec")
+        sendfile = limits.get("loopback_tcp_sendfile_cubic_bytes_per_sec" if compared
+                              else "loopback_tcp_sendfile_bytes_per_sec")
+        add(f"| {c['smp']} | {c['partitions']} | {consumers} | {rcvbuf} | {cc} | {r['messages']:,} | "
             f"{fmt_num(r['msgs_per_sec'], 0)} | "
-            f"{fmt_num(b / MB)} | {fmt_ratio(ratio(b, limits['loopback_tcp_bytes_per_sec']))} | "
-            f"{fmt_ratio(ratio(b, limits['loopback_tcp_sendfile_bytes_per_sec']))} | "
+            f"{fmt_num(b / MB)} | {fmt_ratio(ratio(b, loopback))} | "
+            f"{fmt_ratio(ratio(b, sendfile))} | "
             f"{fmt_num(r.get('broker_cpu_s_per_gb'), 3)} |")
     add("")
 
@@ -945,8 +975,9 @@ def plot(doc, base):
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style,
                         label=f"produce acks={acks}, --smp {smp}")
+        # The plot holds the machine's own congestion control; its loopback line is under it too.
         consume = [c for c in cells if c["smp"] == smp and c["mode"] == "consume" and c["partitions"] == 1
-                   and c["result"]]
+                   and c["result"] and not c["name"].startswith("consume-cc-")]
         for c in consume:
             default = c["name"].startswith("consume-rcvbuf-default")
             ax.plot([c["message_size"]], [bytes_per_sec(c["result"]) / MB], "v" if default else "^",
@@ -1056,6 +1087,8 @@ def main():
                                               "free_page_reporting_delay_ms_run", "memory_filled")},
         "settings": {**{k: meta.get(k) for k in ("batch_bytes", "linger_ms", "client_args", "sustained_s",
                                                   "cell_s", "fill_bytes", "port")},
+                     **{k: meta[k] for k in ("tcp_congestion_control", "tcp_congestion_control_compare",
+                                             "default_qdisc") if k in meta},
                      **{k: meta[k] for k in ("consume_rcvbuf_bytes", "rmem_max") if k in meta},
                      # Runs before these existed had linger.ms 0 and no warm-up in their e2e cells.
                      **{k: meta[k] for k in ("e2e_linger_ms", "e2e_warmup_s") if k in meta}},
