@@ -323,6 +323,13 @@ def gather_profile(run_dir, meta):
 
 # ---- Targets --------------------------------------------------------------------------------------
 
+def congestion_control(cell, settings):
+    """The TCP congestion control a cell's connections had: the comparison one for `*-cc-*` cells."""
+    if "-cc-" in cell["name"]:
+        return settings.get("tcp_congestion_control_compare") or "—"
+    return settings.get("tcp_congestion_control") or "—"
+
+
 def find_cell(cells, smp, name):
     for cell in cells:
         if cell["smp"] == smp and cell["name"] == name and cell["result"]:
@@ -657,21 +664,21 @@ def markdown(doc, base_name):
 
     add("## Produce")
     add("")
-    add("| smp | acks | size | partitions | msgs/s | MB/s | vs buffered | vs buffered+end fsync | vs fdatasync | "
-        "p50 | p99 | p99.9 | max | broker CPU-s/GB | errors |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    add("| smp | acks | size | partitions | congestion control | msgs/s | MB/s | vs buffered | "
+        "vs buffered+end fsync | vs fdatasync | p50 | p99 | p99.9 | max | broker CPU-s/GB | errors |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in cells:
         r = c["result"]
         if c["mode"] != "produce" or c["name"].startswith("consume-fill"):
             continue
         if not r:
-            add(f"| {c['smp']} | {c['acks']} | {size_label(c['message_size'])} | {c['partitions']} | failed (exit "
-                f"{c['exit_status']}) |||||||||||")
+            add(f"| {c['smp']} | {c['acks']} | {size_label(c['message_size'])} | {c['partitions']} | "
+                f"{congestion_control(c, s)} | failed (exit {c['exit_status']}) |||||||||||")
             continue
         b = bytes_per_sec(r)
         lat = r.get("latency_us") or {}
         add(f"| {c['smp']} | {c['acks']} | {size_label(c['message_size'])} | {c['partitions']} | "
-            f"{fmt_num(r['msgs_per_sec'], 0)} | {fmt_num(b / MB)} | "
+            f"{congestion_control(c, s)} | {fmt_num(r['msgs_per_sec'], 0)} | {fmt_num(b / MB)} | "
             f"{fmt_ratio(ratio(b, limits['disk_buffered_write_bytes_per_sec']))} | "
             f"{fmt_ratio(ratio(b, limits['disk_buffered_end_fsync_write_bytes_per_sec']))} | "
             f"{fmt_ratio(ratio(b, limits['disk_fdatasync_write_bytes_per_sec']))} | "
@@ -681,6 +688,12 @@ def markdown(doc, base_name):
     add("Latency is from produce() to the delivery report, so it includes linger.ms and the client's queue "
         "at an unbounded rate.")
     add("")
+    if any(c["mode"] == "produce" and "-cc-" in c["name"] for c in cells):
+        add(f"The `{s.get('tcp_congestion_control_compare')}` rows run the 1 KiB acks=1 cell on one partition "
+            f"once more, {s.get('cell_s')} s, with that congestion control for its connections instead of the "
+            f"machine's {s.get('tcp_congestion_control')}: the producer's stream to the broker is paced as a "
+            f"fetch response is (see the consume section). The disk limits involve no TCP.")
+        add("")
 
     add("## Consume from the page cache")
     add("")
@@ -722,7 +735,7 @@ def markdown(doc, base_name):
         rcvbuf = f"{int(rcvbuf) / 1024 / 1024:g} MiB" if rcvbuf and rcvbuf != "0" else "kernel's"
         # A comparison cell is held against iperf3 under its own congestion control.
         compared = c["name"].startswith("consume-cc-")
-        cc = cc_compare if compared else (s.get("tcp_congestion_control") or "—")
+        cc = congestion_control(c, s)
         loopback = limits.get("loopback_tcp_cubic_bytes_per_sec" if compared else "loopback_tcp_bytes_per_sec")
         sendfile = limits.get("loopback_tcp_sendfile_cubic_bytes_per_sec" if compared
                               else "loopback_tcp_sendfile_bytes_per_sec")
@@ -971,13 +984,14 @@ def plot(doc, base):
         for acks, style in (("1", "o-"), ("all", "s--")):
             points = sorted((c["message_size"], bytes_per_sec(c["result"]) / MB) for c in cells
                             if c["smp"] == smp and c["mode"] == "produce" and c["acks"] == acks and
-                            c["partitions"] == 1 and c["result"] and not c["name"].startswith("consume-fill"))
+                            c["partitions"] == 1 and c["result"] and not c["name"].startswith("consume-fill")
+                            and "-cc-" not in c["name"])
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style,
                         label=f"produce acks={acks}, --smp {smp}")
         # The plot holds the machine's own congestion control; its loopback line is under it too.
         consume = [c for c in cells if c["smp"] == smp and c["mode"] == "consume" and c["partitions"] == 1
-                   and c["result"] and not c["name"].startswith("consume-cc-")]
+                   and c["result"] and "-cc-" not in c["name"]]
         for c in consume:
             default = c["name"].startswith("consume-rcvbuf-default")
             ax.plot([c["message_size"]], [bytes_per_sec(c["result"]) / MB], "v" if default else "^",
@@ -1010,7 +1024,7 @@ def plot(doc, base):
         if not r:
             continue
         if c["mode"] == "produce" and c["message_size"] == 1024 and not c["name"].startswith("consume-fill") \
-                and r.get("latency_histogram_us"):
+                and "-cc-" not in c["name"] and r.get("latency_histogram_us"):
             xs, ys = histogram_cdf(r["latency_histogram_us"])
             axes[0].step(xs, ys, where="post",
                          label=f"acks={c['acks']}, {c['partitions']} part., --smp {c['smp']}")
