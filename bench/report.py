@@ -359,8 +359,9 @@ def receive_write_floor(limits):
     return receive + write if receive and write else None
 
 
-def evaluate_targets(cells, limits):
-    """Each issue-6 target, per shard count and partition count, with its ratio and verdict."""
+def evaluate_targets(cells, limits, cpus=None):
+    """Each issue-6 target, per shard count and partition count, with its ratio and verdict. `cpus` is
+    the machine's CPU count, for the load tool's own share of it."""
     targets = []
 
     def add(target, smp, partitions, cell, measured, limit, limit_name, threshold, kind, unit):
@@ -378,10 +379,10 @@ def evaluate_targets(cells, limits):
             "cell": cell["name"] if cell else None,
             "measured": measured, "unit": unit, "limit": limit, "limit_name": limit_name,
             "ratio": ratio, "threshold": threshold, "kind": kind, "met": met,
-            "out_of_reach_here": out_of_reach(target, limit, threshold, kind),
+            "out_of_reach_here": out_of_reach(target, cell, limit, threshold, kind),
         })
 
-    def out_of_reach(target, limit, threshold, kind):
+    def out_of_reach(target, cell, limit, threshold, kind):
         """Why no broker could meet this target on this machine, from this run's own limits, or None."""
         if target.startswith("produce acks=1") and kind == "ratio_at_least" and limit:
             needed, loopback = threshold * limit, limits.get("loopback_tcp_bytes_per_sec")
@@ -389,6 +390,19 @@ def evaluate_targets(cells, limits):
             if loopback and needed > loopback:
                 return (f"it asks for {fmt_rate(needed)}, and loopback TCP, which every produced byte "
                         f"crosses, carried {fmt_rate(loopback)} in this run (iperf3, one stream)")
+            # The load tool shares the machine: the CPU its producer spends per GB, at the rate the
+            # target asks for, must fit in the machine beside the broker's. Its cost is per message
+            # (librdkafka's produce(), batching, delivery reports), and its batches are full in this
+            # unbounded cell, so it does not fall at a higher rate.
+            result = (cell or {}).get("result") or {}
+            load_s, moved = result.get("load_cpu_seconds"), result.get("bytes")
+            if cpus and load_s and moved:
+                load_per_gb = load_s / (moved / 1e9)
+                load_cpus = load_per_gb * needed / 1e9
+                if load_cpus > cpus:
+                    return (f"it asks for {fmt_rate(needed)}, and the load tool's producer alone spent "
+                            f"{load_per_gb:.2f} CPU-s per GB in this cell: {load_cpus:.1f} CPUs at that "
+                            f"rate, before any broker, on a machine of {cpus}")
         floor = receive_write_floor(limits)
         if kind == "at_most" and target.startswith("broker CPU") and floor and floor > threshold:
             return (f"the kernel alone charged {floor:.3f} CPU-s per GB here for taking a GB off a "
@@ -651,15 +665,19 @@ def markdown(doc, base_name):
         add(f"| {t['target']} | {t['smp']} | {t['partitions']} | {measured} | {limit} | {rat} | "
             f"{verdict(t['met'])}{mark} |")
     add("")
-    beyond = {}
+    beyond = {}  # target: [(smp, partitions, why)]
     for t in doc["targets"]:
         if t["met"] is False and t.get("out_of_reach_here"):
-            beyond.setdefault(t["target"], t["out_of_reach_here"])
+            beyond.setdefault(t["target"], []).append((t["smp"], t["partitions"], t["out_of_reach_here"]))
     if beyond:
-        add("Out of reach on this machine whatever the broker does, by this run's own limits:")
+        add("Out of reach on this machine whatever the broker does, by this run's own measurements:")
         add("")
-        for target, why in beyond.items():
-            add(f"- {target}: {why}.")
+        for target, rows in beyond.items():
+            if len({why for _, _, why in rows}) == 1:
+                add(f"- {target}: {rows[0][2]}.")
+                continue
+            for smp, parts, why in rows:
+                add(f"- {target} (smp {smp}, {parts} partition{'s' if parts != 1 else ''}): {why}.")
         add("")
 
     add("## Produce")
@@ -1108,7 +1126,8 @@ def main():
                      **{k: meta[k] for k in ("e2e_linger_ms", "e2e_warmup_s") if k in meta}},
         "limits": limits,
         "cells": cells,
-        "targets": evaluate_targets(cells, limits),
+        "targets": evaluate_targets(cells, limits, int(meta["cpus"]) if (meta.get("cpus") or "").isdigit()
+                                    else None),
         "profile": gather_profile(args.run_dir, meta),
         "microbenchmarks": gather_micro(args.run_dir),
         "memory": gather_memory(args.run_dir),
