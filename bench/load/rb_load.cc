@@ -46,7 +46,7 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-enum class Mode { kProduce, kConsume, kEndToEnd };
+enum class Mode { kProduce, kConsume, kEndToEnd, kProbe };
 
 struct Settings {
   Mode mode = Mode::kProduce;
@@ -78,6 +78,7 @@ const char* ModeName(Mode mode) {
     case Mode::kProduce: return "produce";
     case Mode::kConsume: return "consume";
     case Mode::kEndToEnd: return "e2e";
+    case Mode::kProbe: return "probe";
   }
   return "?";
 }
@@ -95,6 +96,8 @@ constexpr int64_t kStampBytes = 16;
 void PrintUsage() {
   std::fputs(
       "usage: rb-load produce|consume|e2e [options]\n"
+      "       rb-load probe --duration S [--wakeup-probe-us US] [--json FILE]\n"
+      "         (only the wake-up probe, no broker: the machine's own scheduling delay; US 1000)\n"
       "  --bootstrap HOST:PORT   broker to connect to (127.0.0.1:9092)\n"
       "  --topic NAME            topic (rb-load); created with --partitions if missing\n"
       "  --partitions N          partitions when creating the topic (1)\n"
@@ -155,7 +158,8 @@ Settings ParseSettings(int argc, char** argv) {
   if (mode == "produce") settings.mode = Mode::kProduce;
   else if (mode == "consume") settings.mode = Mode::kConsume;
   else if (mode == "e2e") settings.mode = Mode::kEndToEnd;
-  else Die("unknown mode '" + mode + "' (produce, consume or e2e)");
+  else if (mode == "probe") settings.mode = Mode::kProbe;
+  else Die("unknown mode '" + mode + "' (produce, consume, e2e or probe)");
 
   static const option kOptions[] = {
       {"bootstrap", required_argument, nullptr, 'b'},   {"topic", required_argument, nullptr, 't'},
@@ -217,6 +221,11 @@ Settings ParseSettings(int argc, char** argv) {
   if (settings.acks != "0" && settings.acks != "1" && settings.acks != "all") Die("--acks is 0, 1 or all");
   static const std::set<std::string> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
   if (!kCompressions.contains(settings.compression)) Die("--compression is none, gzip, snappy, lz4 or zstd");
+  if (settings.mode == Mode::kProbe) {
+    if (settings.duration_s == 0 || settings.count != 0) Die("probe runs for --duration S, not a count");
+    if (settings.wakeup_probe_us == 0) settings.wakeup_probe_us = 1000;
+    return settings;
+  }
   if (settings.mode != Mode::kConsume && settings.count == 0 && settings.duration_s == 0) {
     Die("give --count or --duration");
   }
@@ -1078,8 +1087,51 @@ void RunWakeupProbe(int64_t period_us, const std::atomic<bool>& stop, LatencyHis
   }
 }
 
+// `rb-load probe`: the wake-up probe alone, for as long as asked, with nothing else of rb-load
+// running: the delay with which the machine hands a CPU back to a sleeping thread before any load.
+int RunProbeAlone(const Settings& settings) {
+  std::atomic<bool> stop{false};
+  LatencyHistogram late_ns;
+  const std::optional<MachineCpuSample> machine_before = SampleMachineCpu();
+  const uint64_t start_ns = MonotonicNanos();
+  std::thread probe(RunWakeupProbe, settings.wakeup_probe_us, std::cref(stop), std::ref(late_ns));
+  std::this_thread::sleep_for(std::chrono::duration<double>(settings.duration_s));
+  stop = true;
+  probe.join();
+  const double seconds = static_cast<double>(MonotonicNanos() - start_ns) / 1e9;
+  const std::optional<MachineCpuSample> machine_after = SampleMachineCpu();
+
+  std::printf("rb-load probe: a thread slept %" PRId64 " us at a time for %.1f s\n", settings.wakeup_probe_us, seconds);
+  PrintLatency("wake-up (how late each sleep ended)", late_ns);
+  std::optional<MachineCpu> machine;
+  if (machine_before && machine_after) {
+    machine = MachineCpuBetween(*machine_before, *machine_after);
+    std::printf("  machine CPU: %.2f s busy of %.2f s\n", machine->busy_seconds, machine->total_seconds);
+  }
+  if (!settings.json_path.empty()) {
+    JsonWriter json;
+    json.Open('{');
+    json.Key("mode").String("probe");
+    json.Key("seconds").Number(seconds);
+    json.Key("machine_busy_cpu_seconds");
+    if (machine) json.Number(machine->busy_seconds); else json.Null();
+    json.Key("machine_total_cpu_seconds");
+    if (machine) json.Number(machine->total_seconds); else json.Null();
+    json.Key("wakeup_probe").Open('{');
+    json.Key("period_us").Integer(static_cast<uint64_t>(settings.wakeup_probe_us));
+    json.Key("late_us");
+    WriteLatency(json, late_ns);
+    json.Close('}').Close('}');
+    std::ofstream file(settings.json_path);
+    file << json.Take() << "\n";
+    if (!file) Die("cannot write " + settings.json_path);
+  }
+  return late_ns.count() > 0 ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   const Settings settings = ParseSettings(argc, argv);
+  if (settings.mode == Mode::kProbe) return RunProbeAlone(settings);
   // librdkafka receives each fetch response into one malloc'd buffer of its full size. glibc serves
   // such a request above its mmap threshold with a fresh mapping and unmaps it on free, and trims a
   // thread arena's free top back to the kernel, so every large response was page-faulted in anew: an

@@ -105,6 +105,26 @@ class RbLoadTest(unittest.TestCase):
         everything = self.rb_load("consume", "--topic", topic)
         self.assertGreater(everything["messages"], result["messages"] + 1000)
 
+    def test_probe_alone_sleeps_for_its_duration_and_reports_lateness(self):
+        out = os.path.join(self.scratch, f"probe-{uuid.uuid4().hex[:8]}.json")
+        run = subprocess.run([RB_LOAD, "probe", "--duration", "1", "--wakeup-probe-us", "2000", "--json", out],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            result = json.load(f)
+        self.assertEqual(result["mode"], "probe")
+        self.assertGreaterEqual(result["seconds"], 1.0)
+        probe = result["wakeup_probe"]
+        self.assertEqual(probe["period_us"], 2000)
+        # At most one sleep per period; far fewer than half only on a machine that starves the probe.
+        self.assertLessEqual(probe["late_us"]["count"], 1000 // 2 + 1)
+        self.assertGreater(probe["late_us"]["count"], 50)
+        self.assertLessEqual(probe["late_us"]["p50"], probe["late_us"]["max"])
+        self.assertLessEqual(result["machine_busy_cpu_seconds"], result["machine_total_cpu_seconds"])
+        # A count is not a duration.
+        run = subprocess.run([RB_LOAD, "probe", "--count", "10"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 2)
+
     def test_bad_arguments_exit_2_before_touching_the_broker(self):
         self.rb_load("e2e", "--topic", "never-created", "--duration", "1", "--wakeup-probe-us", "-1",
                      expect_exit=2)
