@@ -116,6 +116,8 @@ def gather_limits(run_dir):
     # The same with cubic, where the machine's congestion control is another (runs since 2026-12-04).
     iperf_cubic = iperf_summary(load_json(os.path.join(d, "iperf3-cubic.json")))
     iperf_zc_cubic = iperf_summary(load_json(os.path.join(d, "iperf3-zerocopy-cubic.json")))
+    # The idle machine's wake-up delay (runs since 2026-12-07): rb-load probe, no broker.
+    idle_probe = load_json(os.path.join(d, "wakeup-idle.json")) or {}
     fio_buffered = fio_summary(load_json(os.path.join(d, "fio-buffered.json")))
     fio_end_fsync = fio_summary(load_json(os.path.join(d, "fio-buffered-end-fsync.json")))
     fio_sustained = fio_summary(load_json(os.path.join(d, "fio-buffered-sustained.json")))
@@ -133,6 +135,8 @@ def gather_limits(run_dir):
         "loopback_tcp_sendfile_bytes_per_sec": bps(iperf_zc),
         "loopback_tcp_receive_cpu_s_per_gb": iperf["receiver_cpu_s_per_gb"] if iperf else None,
         "loopback_tcp_cubic_bytes_per_sec": bps(iperf_cubic),
+        "idle_wakeup_late_us": (idle_probe.get("wakeup_probe") or {}).get("late_us"),
+        "idle_wakeup_seconds": idle_probe.get("seconds"),
         "loopback_tcp_sendfile_cubic_bytes_per_sec": bps(iperf_zc_cubic),
         "disk_buffered_write_bytes_per_sec": bps(fio_buffered),
         "disk_buffered_end_fsync_write_bytes_per_sec": bps(fio_end_fsync),
@@ -304,7 +308,21 @@ def top_symbols(report_text, limit=15):
 
 def gather_profile(run_dir, meta):
     d = os.path.join(run_dir, "perf")
-    out = {"perf_usable": meta.get("perf_usable") == "1", "by_smp": {}}
+    out = {"perf_usable": meta.get("perf_usable") == "1", "by_smp": {}, "reads": []}
+    # Consume topics read once more under perf record (runs since 2026-12-07): smp<N>-<label>-report.txt.
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        m = re.fullmatch(r"smp(\d+)-(consume-.+)-report\.txt", name)
+        if not m:
+            continue
+        smp, label = int(m.group(1)), m.group(2)
+        load = load_json(os.path.join(d, f"smp{smp}-{label}-load.json"))
+        out["reads"].append({
+            "smp": smp, "label": label,
+            "top_symbols": top_symbols(read_text(os.path.join(d, name))),
+            "record_output": (read_text(os.path.join(d, f"smp{smp}-{label}-record.txt")) or "").strip()[-1000:],
+            "load_during_profile": {k: load.get(k) for k in ("messages", "msgs_per_sec", "mb_per_sec",
+                                                              "broker_cpu_s_per_gb")} if load else None,
+        })
     for smp in (1, 2):
         stat = read_text(os.path.join(d, f"smp{smp}-stat.txt"))
         report = read_text(os.path.join(d, f"smp{smp}-report.txt"))
@@ -494,6 +512,54 @@ def size_label(size):
     return {100: "100 B", 1024: "1 KiB", 16384: "16 KiB"}.get(size, f"{size} B")
 
 
+def read_profiles_markdown(reads, settings):
+    """The consume topics read again under perf record: per shard count and partition count, the
+    broker's top symbols with the machine's congestion control beside those with the comparison one."""
+    lines = []
+    groups = {}
+    for read in reads:
+        parts = re.search(r"-p(\d+)$", read["label"])
+        cc = re.match(r"consume-cc-([^-]+)-", read["label"])
+        key = (read["smp"], int(parts.group(1)) if parts else 0)
+        cc_name = cc.group(1) if cc else (settings.get("tcp_congestion_control") or "the machine's")
+        groups.setdefault(key, []).append((cc_name, read))
+    for (smp, parts), runs in sorted(groups.items()):
+        lines.append(f"### --smp {smp}: consume from the page cache, {parts} partition"
+                     f"{'s' if parts != 1 else ''}, profiled apart from the measured cells")
+        lines.append("")
+        lines.append("The topic of the consume cells read once more, with the first cell's consumer settings, "
+                     "while `perf record -g` samples the broker (perf itself costs some of it):")
+        lines.append("")
+        for cc_name, read in runs:
+            ld = read.get("load_during_profile") or {}
+            lines.append(f"- congestion control {cc_name}: {fmt_num(ld.get('mb_per_sec'))} MB/s, broker "
+                         f"{fmt_num(ld.get('broker_cpu_s_per_gb'), 3)} CPU-s/GB"
+                         + ("" if read["top_symbols"] else " (no samples: "
+                            + ((read.get("record_output") or "nothing").strip().splitlines() or ["nothing"])[-1]
+                            + ")"))
+        lines.append("")
+        runs = [(cc_name, read) for cc_name, read in runs if read["top_symbols"]]
+        if not runs:
+            continue
+        # The symbols of every profile in the group, in the order of the first one's self time.
+        symbols = []
+        for _, read in runs:
+            symbols += [row["symbol"] for row in read["top_symbols"] if row["symbol"] not in symbols]
+        lines.append("Top 15 symbols of each (self %, `perf report --no-children --sort symbol`; — where a "
+                     "symbol is not among that profile's top 15):")
+        lines.append("")
+        lines.append("| symbol | " + " | ".join(f"{cc_name}" for cc_name, _ in runs) + " |")
+        lines.append("|---|" + "---|" * len(runs))
+        for symbol in symbols:
+            cells = []
+            for _, read in runs:
+                found = [row["percent"] for row in read["top_symbols"] if row["symbol"] == symbol]
+                cells.append(f"{found[0]:.2f}" if found else "—")
+            lines.append(f"| `{symbol}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 def markdown(doc, base_name):
     meta, limits, cells = doc["machine"], doc["limits"], doc["cells"]
     lines = []
@@ -566,6 +632,12 @@ def markdown(doc, base_name):
                              "iperf3 -Z, cubic")):
         if limits.get(key):
             add(f"| {label} | {fmt_rate(limits[key])} | {how} |")
+    idle = limits.get("idle_wakeup_late_us")
+    if idle and idle.get("count"):
+        add(f"| wake-up delay of the idle machine | {fmt_us(idle['p50'])} at p50, {fmt_us(idle['p99'])} at p99, "
+            f"{fmt_us(idle['p999'])} at p99.9, {fmt_us(idle['max'])} at most | `rb-load probe`: a thread sleeping "
+            f"1 ms at a time, timer slack 1 ns, for {limits.get('idle_wakeup_seconds') or 0:.0f} s, nothing else "
+            f"of the benchmark running |")
     add(f"| disk sequential write, buffered | {fmt_rate(limits['disk_buffered_write_bytes_per_sec'])} | "
         f"fio write(), bs {s['batch_bytes']}, no sync |")
     if limits.get("disk_buffered_sustained_write_bytes_per_sec"):
@@ -638,6 +710,10 @@ def markdown(doc, base_name):
             if late.get("p99") is not None:
                 rat = (f"a 1 ms sleeper woke {fmt_us(late['p99'])} late at p99, {fmt_us(late.get('p999'))} "
                        f"at p99.9, {fmt_us(late.get('max'))} at most, in the same cell")
+            idle = limits.get("idle_wakeup_late_us") or {}
+            if idle.get("p99") is not None:
+                rat += (f" ({fmt_us(idle['p99'])} at p99, {fmt_us(idle.get('p999'))} at p99.9 on the idle "
+                        f"machine)")
         else:
             measured = "—" if t["measured"] is None else f"{t['measured']:.3f} CPU-s/GB"
             limit, rat = f"≤ {t['threshold']} CPU-s/GB", "—"
@@ -932,6 +1008,8 @@ def markdown(doc, base_name):
                 said = prof.get("record_output") or "nothing"
                 add(f"`perf record` gave no samples in this run (it said: {said.splitlines()[-1] if said.strip() else 'nothing'}).")
                 add("")
+        for line in read_profiles_markdown(profile.get("reads") or [], s):
+            add(line)
     add("")
 
     add("## Microbenchmarks")
