@@ -880,6 +880,21 @@ void WriteLatency(JsonWriter& json, const LatencyHistogram& histogram) {
   json.Close('}');
 }
 
+// The wake-up probe's object: {"period_us": N, "late_us": {...}}.
+void WriteWakeupProbe(JsonWriter& json, int64_t period_us, const LatencyHistogram& late_ns) {
+  json.Open('{');
+  json.Key("period_us").Integer(static_cast<uint64_t>(period_us));
+  json.Key("late_us");
+  WriteLatency(json, late_ns);
+  json.Close('}');
+}
+
+void WriteJsonFile(const std::string& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  if (!file) Die("cannot write " + path);
+}
+
 void WriteHistogram(JsonWriter& json, const LatencyHistogram& histogram) {
   json.Open('[');
   for (const LatencyHistogram::Bucket& bucket : histogram.NonEmptyBuckets()) {
@@ -961,11 +976,7 @@ std::string ToJson(const Settings& settings, const TopicLayout& layout, const Su
   json.Key("errors").Integer(summary.errors);
   json.Key("wakeup_probe");
   if (settings.wakeup_probe_us > 0) {
-    json.Open('{');
-    json.Key("period_us").Integer(static_cast<uint64_t>(settings.wakeup_probe_us));
-    json.Key("late_us");
-    WriteLatency(json, summary.wakeup_late_ns);
-    json.Close('}');
+    WriteWakeupProbe(json, settings.wakeup_probe_us, summary.wakeup_late_ns);
   } else {
     json.Null();
   }
@@ -1117,14 +1128,10 @@ int RunProbeAlone(const Settings& settings) {
     if (machine) json.Number(machine->busy_seconds); else json.Null();
     json.Key("machine_total_cpu_seconds");
     if (machine) json.Number(machine->total_seconds); else json.Null();
-    json.Key("wakeup_probe").Open('{');
-    json.Key("period_us").Integer(static_cast<uint64_t>(settings.wakeup_probe_us));
-    json.Key("late_us");
-    WriteLatency(json, late_ns);
-    json.Close('}').Close('}');
-    std::ofstream file(settings.json_path);
-    file << json.Take() << "\n";
-    if (!file) Die("cannot write " + settings.json_path);
+    json.Key("wakeup_probe");
+    WriteWakeupProbe(json, settings.wakeup_probe_us, late_ns);
+    json.Close('}');
+    WriteJsonFile(settings.json_path, json.Take() + "\n");
   }
   return late_ns.count() > 0 ? 0 : 1;
 }
@@ -1256,9 +1263,7 @@ int Main(int argc, char** argv) {
 
   PrintText(settings, layout, summary);
   if (!settings.json_path.empty()) {
-    std::ofstream file(settings.json_path);
-    file << ToJson(settings, layout, summary);
-    if (!file) Die("cannot write " + settings.json_path);
+    WriteJsonFile(settings.json_path, ToJson(settings, layout, summary));
   }
   int exit_code = 0;
   if (summary.errors > 0) {
