@@ -52,21 +52,11 @@ absl::StatusOr<int32_t> OffsetsTopicPartitions(server::BrokerContext& broker, bo
     }
     if (!create) return absl::NotFoundError("__consumer_offsets does not exist yet");
   }
-  coordination::NewTopic spec;
-  spec.name = std::string(kOffsetsTopic);
-  spec.partition_count = static_cast<int32_t>(broker.config->GetLong("offsets.topic.num.partitions"));
-  coordination::ClusterSnapshot snapshot = broker.metadata->Snapshot();
-  const int64_t live = std::max<int64_t>(1, snapshot->brokers_size());
-  spec.replication_factor =
-      static_cast<int16_t>(std::min<int64_t>(broker.config->GetLong("offsets.topic.replication.factor"), live));
-  spec.internal = true;
-  spec.configs["cleanup.policy"] = "compact";
-  spec.configs["compression.type"] = "producer";
-  spec.configs["segment.bytes"] = broker.config->Get("offsets.topic.segment.bytes");
-  absl::StatusOr<coordination::pb::Topic> created = broker.metadata->CreateTopic(spec);
+  std::optional<coordination::NewTopic> spec = server::InternalTopicSpec(broker, kOffsetsTopic);
+  absl::StatusOr<coordination::pb::Topic> created = broker.metadata->CreateTopic(*spec);
   if (created.ok()) return created->partitions_size();
   if (!absl::IsAlreadyExists(created.status())) return created.status();
-  snapshot = broker.metadata->Snapshot();
+  coordination::ClusterSnapshot snapshot = broker.metadata->Snapshot();
   const coordination::pb::Topic* t = coordination::FindTopic(*snapshot, kOffsetsTopic);
   if (t == nullptr) return absl::UnavailableError("__consumer_offsets is being created");
   return t->partitions_size();

@@ -24,10 +24,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "broker/server/topics.h"
 
 namespace ringbroker::group {
 
-inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
+inline constexpr std::string_view kOffsetsTopic = server::kConsumerOffsetsTopic;
 
 // The __consumer_offsets partition that holds `group_id`: Kafka's Utils.abs(groupId.hashCode()) %
 // partitions, with Java's String.hashCode over the UTF-16 code units of the id.
