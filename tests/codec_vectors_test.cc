@@ -1,9 +1,11 @@
 // Byte-exact request vectors from real clients (kafka-python 2.0.2 and librdkafka 2.0.2, captured by
-// tests/capture/capture_vectors.sh): each decodes completely with the generated codec, carries
-// what the client meant, and encodes back to the very same bytes.
+// tests/capture/capture_vectors.sh; librdkafka 2.12's Fetch v13-v16 and Metadata v10-v12, which carry
+// topic ids, by tests/capture/capture_topic_id_vectors.sh): each decodes completely with the
+// generated codec, carries what the client meant, and encodes back to the very same bytes.
 #include <dirent.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,8 +66,11 @@ TEST(CodecVectorsTest, RealClientRequestsRoundTripByteExact) {
   std::vector<Vector> vectors = LoadVectors();
   ASSERT_GE(vectors.size(), 8u) << "no vectors in " << RINGBROKER_VECTORS_DIR;
   int seen[4] = {0, 0, 0, 0};
+  wire::Uuid fetch_topic_id;
+  std::set<int16_t> fetch_versions_by_id;
   for (const Vector& v : vectors) {
     SCOPED_TRACE(v.name);
+    const bool topic_ids = v.name.rfind("librdkafka-2.12-", 0) == 0;
     wire::Reader r(v.bytes);
     absl::StatusOr<RequestHeader> header = DecodeRequestHeader(r);
     ASSERT_TRUE(header.ok()) << header.status();
@@ -85,7 +90,8 @@ TEST(CodecVectorsTest, RealClientRequestsRoundTripByteExact) {
       case MetadataRequest::kApiKey: {
         auto m = RoundTrip<MetadataRequest>(v, *header, r);
         if (m.topics.has_value() && !m.topics->empty()) {
-          EXPECT_EQ((*m.topics)[0].name, "vectors");
+          EXPECT_EQ((*m.topics)[0].name, topic_ids ? "vectors-ids" : "vectors");
+          EXPECT_TRUE((*m.topics)[0].topic_id.IsZero());  // librdkafka asks by name
         }
         seen[1]++;
         break;
@@ -107,8 +113,21 @@ TEST(CodecVectorsTest, RealClientRequestsRoundTripByteExact) {
       case FetchRequest::kApiKey: {
         auto m = RoundTrip<FetchRequest>(v, *header, r);
         ASSERT_EQ(m.topics.size(), 1u);
-        EXPECT_EQ(m.topics[0].topic, "vectors");
         EXPECT_EQ(m.replica_id, -1);
+        if (header->request_api_version < 13) {
+          EXPECT_EQ(m.topics[0].topic, "vectors");
+          break;
+        }
+        // From v13 the topic is named by the id the broker handed out in Metadata, and by nothing
+        // else; one broker served the whole capture, so every version carries the same id.
+        EXPECT_TRUE(topic_ids);
+        EXPECT_EQ(m.topics[0].topic, "");
+        EXPECT_FALSE(m.topics[0].topic_id.IsZero());
+        if (fetch_topic_id.IsZero()) fetch_topic_id = m.topics[0].topic_id;
+        EXPECT_EQ(m.topics[0].topic_id, fetch_topic_id);
+        ASSERT_EQ(m.topics[0].partitions.size(), 1u);
+        EXPECT_EQ(m.topics[0].partitions[0].fetch_offset, 0);
+        fetch_versions_by_id.insert(header->request_api_version);
         seen[3]++;
         break;
       }
@@ -117,6 +136,8 @@ TEST(CodecVectorsTest, RealClientRequestsRoundTripByteExact) {
     }
   }
   for (int n : seen) EXPECT_GT(n, 0);
+  // Every Fetch version the broker serves that names topics by id, as a real client sent it.
+  EXPECT_EQ(fetch_versions_by_id, (std::set<int16_t>{13, 14, 15, 16}));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "broker/handlers/registry.h"
 #include "broker/server/error_mapping.h"
+#include "broker/server/topic_admin_util.h"
 #include "broker/server/topic_partition.h"
 #include "protocol/messages/fetch.h"
 
@@ -281,7 +282,8 @@ void FetchState::Finish() {
       cached.high_watermark = read.high_watermark;
       cached.log_start_offset = read.log_start_offset;
     }
-    if (response.responses.empty() || response.responses.back().topic != t.topic) {
+    if (response.responses.empty() || response.responses.back().topic != t.topic ||
+        response.responses.back().topic_id != t.topic_id) {
       auto& topic_out = response.responses.emplace_back();
       topic_out.topic = t.topic;
       topic_out.topic_id = t.topic_id;
@@ -382,20 +384,16 @@ void HandleFetch(RequestPtr ctx, Responder responder) {
   }
 
   coordination::ClusterSnapshot snapshot = c.broker.metadata->Snapshot();
-  auto name_of = [&](const protocol::FetchRequest::FetchTopic& t, protocol::wire::Uuid& id) -> std::string {
+  // v13+ names topics by id, earlier versions by name; each target carries both.
+  auto resolve = [&](std::string_view name, const protocol::wire::Uuid& id_asked,
+                     protocol::wire::Uuid& id) -> std::string {
     if (c.version() < 13) {
-      if (const auto* meta = coordination::FindTopic(*snapshot, std::string(t.topic))) {
-        std::copy(meta->topic_id().begin(), meta->topic_id().end(), id.bytes.begin());
-      }
-      return std::string(t.topic);
+      if (const auto* meta = coordination::FindTopic(*snapshot, std::string(name))) id = server::TopicUuid(*meta);
+      return std::string(name);
     }
-    id = t.topic_id;
-    for (const auto& topic : snapshot->topics()) {
-      if (topic.topic_id().size() == 16 && std::equal(id.bytes.begin(), id.bytes.end(), topic.topic_id().begin())) {
-        return topic.name();
-      }
-    }
-    return std::string();
+    id = id_asked;
+    const coordination::pb::Topic* meta = server::FindTopicById(*snapshot, id_asked);
+    return meta == nullptr ? std::string() : meta->name();
   };
 
   // The partitions this request asks about: the request's own, or, in a session, the session's
@@ -403,7 +401,7 @@ void HandleFetch(RequestPtr ctx, Responder responder) {
   std::vector<PartitionTarget> asked;
   for (const auto& t : req.topics) {
     protocol::wire::Uuid id;
-    std::string name = name_of(t, id);
+    std::string name = resolve(t.topic, t.topic_id, id);
     for (const auto& p : t.partitions) {
       PartitionTarget target;
       target.topic = name;
@@ -423,12 +421,7 @@ void HandleFetch(RequestPtr ctx, Responder responder) {
     }
     for (const auto& f : req.forgotten_topics_data) {
       protocol::wire::Uuid id;
-      std::string name = c.version() < 13 ? std::string(f.topic) : "";
-      if (c.version() >= 13) {
-        protocol::FetchRequest::FetchTopic probe;
-        probe.topic_id = f.topic_id;
-        name = name_of(probe, id);
-      }
+      const std::string name = resolve(f.topic, f.topic_id, id);
       for (int32_t p : f.partitions) state->session->partitions.erase({name, p});
     }
     if (state->incremental) {
@@ -440,7 +433,7 @@ void HandleFetch(RequestPtr ctx, Responder responder) {
         target.fetch_offset = cached.fetch_offset;
         target.max_bytes = cached.max_bytes;
         if (const auto* meta = coordination::FindTopic(*snapshot, key.first)) {
-          std::copy(meta->topic_id().begin(), meta->topic_id().end(), target.topic_id.bytes.begin());
+          target.topic_id = server::TopicUuid(*meta);
         } else {
           target.preset_error = ErrorCode::kUnknownTopicOrPartition;
         }

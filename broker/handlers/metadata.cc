@@ -1,6 +1,8 @@
 // Metadata: brokers, controller, cluster id, and topics with their partitions' leaders and
-// replicas. Unknown topics are created when auto.create.topics.enable and the request allows it.
+// replicas, asked for by name or (v12+) by topic id. Unknown topics named in the request are
+// created when auto.create.topics.enable and the request allows it.
 #include "broker/handlers/registry.h"
+#include "broker/server/topic_admin_util.h"
 #include "broker/server/topics.h"
 #include "coordination/metadata_store.h"
 #include "protocol/messages/metadata.h"
@@ -33,6 +35,21 @@ void HandleMetadata(RequestPtr ctx, Responder responder) {
 
   // v0: an empty list means every topic; v1+: null means every topic, empty means none.
   const bool all_topics = !request.topics.has_value() || (ctx->version() == 0 && request.topics->empty());
+  if (!all_topics && ctx->version() < 12) {
+    // As Kafka: before v12 a topic is asked for by name only.
+    for (const auto& t : *request.topics) {
+      if (!t.name.has_value() || !t.topic_id.IsZero()) {
+        protocol::MetadataResponse refused;
+        for (const auto& asked : *request.topics) {
+          auto& out = refused.topics.emplace_back();
+          out.name = asked.name;
+          out.topic_id = asked.topic_id;
+          out.error_code = ToWire(ErrorCode::kInvalidRequest);
+        }
+        return Respond(*ctx, responder, refused);
+      }
+    }
+  }
   if (!all_topics) {
     const bool may_create = broker.config->GetBool("auto.create.topics.enable") &&
                             (ctx->version() < 4 || request.allow_auto_topic_creation);
@@ -63,8 +80,18 @@ void HandleMetadata(RequestPtr ctx, Responder responder) {
   } else {
     for (const auto& t : *request.topics) {
       auto& out = response.topics.emplace_back();
-      const coordination::pb::Topic* topic =
-          t.name.has_value() ? coordination::FindTopic(*snapshot, std::string(*t.name)) : nullptr;
+      if (!t.name.has_value()) {  // by id (v12+): Kafka answers an unknown one with UNKNOWN_TOPIC_ID
+        const coordination::pb::Topic* topic = server::FindTopicById(*snapshot, t.topic_id);
+        if (topic == nullptr) {
+          out.name.reset();
+          out.topic_id = t.topic_id;
+          out.error_code = ToWire(ErrorCode::kUnknownTopicId);
+          continue;
+        }
+        FillTopic(*topic, out);
+        continue;
+      }
+      const coordination::pb::Topic* topic = coordination::FindTopic(*snapshot, std::string(*t.name));
       if (topic == nullptr) {
         out.name = t.name;
         out.topic_id = t.topic_id;

@@ -2,6 +2,7 @@
 """Records the Kafka requests real clients send, by standing between them and a broker.
 
     capture_proxy.py --listen 19092 --upstream 127.0.0.1:9092 --out DIR [--label NAME] [--apis 18,3,0,1]
+                     [--max-version API:V ...]
 
 Every request frame a client sends (without its 4-byte size prefix) is written to
 DIR/<label>-<api name>-v<version>-<n>.bin, for the API keys in --apis, and forwarded unchanged; the
@@ -9,6 +10,10 @@ broker's responses are forwarded back unchanged. Start the broker with advertise
 the proxy's port, so that clients come back through the proxy after Metadata. The recorded files are the
 byte-exact vectors tests/codec_vectors_test.cc decodes; tests/capture/capture_vectors.sh drives
 kafka-python and librdkafka through this proxy to capture them again.
+
+--max-version API:V lowers the highest version the broker's ApiVersions response advertises for API
+key API to V, so that a client which always sends the newest version it shares with the broker can
+be made to send each older one too.
 """
 import argparse
 import os
@@ -16,7 +21,8 @@ import socket
 import struct
 import threading
 
-API_NAMES = {0: "produce", 1: "fetch", 3: "metadata", 18: "api_versions"}
+API_NAMES = {0: "produce", 1: "fetch", 3: "metadata", 18: "api_versions", 20: "delete_topics"}
+API_VERSIONS = 18
 
 
 def recv_exact(sock, n):
@@ -68,13 +74,59 @@ def pipe_requests(client, upstream, recorder, inflight):
         upstream.close()
 
 
-def pipe_responses(upstream, client):
+def read_uvarint(buf, pos):
+    value, shift = 0, 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+
+
+def cap_api_versions(body, version, caps):
+    """The ApiVersions response body with each capped API's max version lowered (the response
+    header is always v0: just the correlation id, already stripped)."""
+    body = bytearray(body)
+    pos = 2  # error code
+    if version >= 3:
+        count, pos = read_uvarint(body, pos)
+        count -= 1
+    else:
+        (count,) = struct.unpack_from(">i", body, pos)
+        pos += 4
+    for _ in range(max(count, 0)):
+        api_key, _min, max_version = struct.unpack_from(">hhh", body, pos)
+        if api_key in caps and max_version > caps[api_key]:
+            struct.pack_into(">h", body, pos + 4, caps[api_key])
+        pos += 6
+        if version >= 3:
+            tags, pos = read_uvarint(body, pos)
+            for _ in range(tags):
+                _tag, pos = read_uvarint(body, pos)
+                size, pos = read_uvarint(body, pos)
+                pos += size
+    return bytes(body)
+
+
+def pipe_responses(upstream, client, inflight, caps):
     try:
         while True:
-            data = upstream.recv(65536)
-            if not data:
+            size_bytes = recv_exact(upstream, 4)
+            if size_bytes is None:
                 break
-            client.sendall(data)
+            (size,) = struct.unpack(">i", size_bytes)
+            frame = recv_exact(upstream, size)
+            if frame is None:
+                break
+            (correlation_id,) = struct.unpack(">i", frame[:4])
+            request = next((r for r in inflight if r[2] == correlation_id), None)
+            if request is not None:
+                inflight.remove(request)
+                if request[0] == API_VERSIONS and caps:
+                    frame = frame[:4] + cap_api_versions(frame[4:], request[1], caps)
+            client.sendall(size_bytes + frame)
     except OSError:
         pass
     finally:
@@ -88,7 +140,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--label", default="client")
     ap.add_argument("--apis", default="18,3,0,1")
+    ap.add_argument("--max-version", action="append", default=[], metavar="API:V")
     args = ap.parse_args()
+    caps = {int(a): int(v) for a, v in (c.split(":") for c in args.max_version)}
     host, port = args.upstream.rsplit(":", 1)
     os.makedirs(args.out, exist_ok=True)
     recorder = Recorder(args.out, args.label, {int(a) for a in args.apis.split(",")})
@@ -101,7 +155,7 @@ def main():
         upstream = socket.create_connection((host, int(port)))
         inflight = []
         threading.Thread(target=pipe_requests, args=(client, upstream, recorder, inflight), daemon=True).start()
-        threading.Thread(target=pipe_responses, args=(upstream, client), daemon=True).start()
+        threading.Thread(target=pipe_responses, args=(upstream, client, inflight, caps), daemon=True).start()
 
 
 if __name__ == "__main__":
