@@ -14,7 +14,8 @@ packages=(
 )
 
 missing=()
-# Node.js (for kafkajs) may come from Debian or another packager; install Debian's only when absent.
+# Node.js (for kafkajs and node-rdkafka; build-essential and python3 above build node-rdkafka) may come
+# from Debian or another packager; install Debian's only when absent.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${packages[@]}"; do

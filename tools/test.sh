@@ -6,10 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 
-# kafkajs for the Node end-to-end test comes from the npm registry, pinned by package-lock.json.
-(cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
-
 jobs=$(nproc)
+
+# kafkajs and node-rdkafka for the Node end-to-end tests come from the npm registry, pinned by
+# package-lock.json. node-rdkafka compiles its bundled librdkafka with node-gyp, against the headers
+# of the installed Node when they are there (not a download from nodejs.org). Only librdkafka's own
+# make runs in parallel: node-gyp's make must stay serial (see submake-jobs.mk).
+(
+  cd tests/e2e/node
+  if [ -f /usr/include/node/common.gypi ]; then export npm_config_nodedir=/usr; fi
+  MAKEFILES="$PWD/submake-jobs.mk" RINGBROKER_SUBMAKE_JOBS=$jobs npm ci --no-audit --no-fund --loglevel=error
+)
+
 build=${RINGBROKER_TEST_BUILD:-build/test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGBROKER_SANITIZE=ON
 cmake --build "$build" -j "$jobs"
