@@ -42,7 +42,7 @@ void HandleMetadata(RequestPtr ctx, Responder responder) {
         protocol::MetadataResponse refused;
         for (const auto& asked : *request.topics) {
           auto& out = refused.topics.emplace_back();
-          out.name = asked.name;
+          out.name = asked.name.value_or("");  // the response's name is not nullable before v12
           out.topic_id = asked.topic_id;
           out.error_code = ToWire(ErrorCode::kInvalidRequest);
         }

@@ -232,6 +232,8 @@ class TopicIdTest(unittest.TestCase):
             with self.subTest(version=version):
                 (refused,) = self.metadata(version, [(by_name["id"], topic)])
                 self.assertEqual(refused["error"], INVALID_REQUEST)
+                (refused,) = self.metadata(version, [(by_name["id"], None)])
+                self.assertEqual((refused["error"], refused["name"]), (INVALID_REQUEST, ""))
 
     def test_delete_topic_by_id(self):
         topic = f"ids-{uuid.uuid4().hex[:8]}"
