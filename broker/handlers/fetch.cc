@@ -93,6 +93,9 @@ struct FetchState : std::enable_shared_from_this<FetchState> {
   std::optional<OwnerGroups> targets_by_owner;
   void OnReadsDone();
   void Park();
+  // Ends the park `fired` belongs to and reads again. Both the append that wakes a park and its
+  // timer call it, whichever comes first; the later call finds the park over and does nothing.
+  void Wake(const std::shared_ptr<std::atomic<bool>>& fired);
   void Finish();
   void SendSpliced(RequestContext& c, const FetchResponse& response, const TokenRange& tokens);
   // Token offset -> the slice it stands for, while the response is being encoded.
@@ -204,9 +207,7 @@ void FetchState::Park() {
   std::weak_ptr<FetchState> weak = weak_from_this();
   auto wake_here = [weak, fired = parked] {
     // On the fetch's own shard.
-    if (std::shared_ptr<FetchState> self = weak.lock()) {
-      if (!self->responded && self->parked == fired) self->ReadAll();
-    }
+    if (std::shared_ptr<FetchState> self = weak.lock()) self->Wake(fired);
   };
   // Runs on the partition's shard; must only hop to the fetch's shard.
   std::function<void()> wake = [origin, wake_here] {
@@ -240,14 +241,23 @@ void FetchState::Park() {
   }
   const int64_t wait_ms = std::max<int64_t>(deadline_ms - NowMs(), 0);
   // The timer holds the parked fetch alive; waiters on other shards hold only weak references.
+  // So it ends the park even when an append has set `fired` first: that append's hop to this
+  // shard may still be on its way, and a timer that returned here would destroy the fetch
+  // unanswered (its response skipped: the client waits for it, or takes the next one for it).
   absl::StatusOr<reactor::TimerId> timer_id =
       c.shard.Schedule(wait_ms, [self = shared_from_this(), fired = parked] {
-        if (fired->exchange(true)) return;
+        fired->store(true);
         self->timer.reset();
-        if (!self->responded && self->parked == fired) self->ReadAll();
+        self->Wake(fired);
       });
   if (!timer_id.ok()) return Finish();
   timer = *timer_id;
+}
+
+void FetchState::Wake(const std::shared_ptr<std::atomic<bool>>& fired) {
+  if (responded || parked != fired) return;  // this park has ended already
+  parked.reset();
+  ReadAll();
 }
 
 void FetchState::Finish() {
