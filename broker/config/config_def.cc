@@ -75,6 +75,12 @@ constexpr ConfigDef kBrokerDefs[] = {
     {"num.recovery.threads.per.data.dir", T::kInt, "1", 1, {}, false},
     {"num.replica.fetchers", T::kInt, "1", std::nullopt, {}, false},
     {"group.coordinator.rebalance.protocols", T::kList, "classic", std::nullopt, {}, false},
+    // Not a Kafka 3.8 key (Kafka has no partition limit; the name is KIP-578's, never released):
+    // the most partition replicas one broker may host, internal topics counted. CreateTopics,
+    // CreatePartitions and auto-creation that would exceed it are refused (POLICY_VIOLATION, with a
+    // message naming the limit). 10000 keeps a full broker's metadata small (each commit rewrites the
+    // whole store and every shard reconciles it) and is Kafka's own per-operation bound.
+    {"max.broker.partitions", T::kInt, "10000", 1},
 };
 
 // Topic keys, each with the broker key that sets its default.

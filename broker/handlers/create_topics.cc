@@ -29,9 +29,37 @@ struct Rejection {
   std::string message;
 };
 
-// Checks one topic and fills `spec` with what to create. nullopt when it may be created.
+// What the request has taken so far: partitions added by the topics accepted before this one, and
+// the replicas every broker would then host. Kafka bounds a whole request, not each topic.
+struct RequestBudget {
+  int64_t partitions = 0;
+  server::ReplicasPerBroker hosted;
+};
+
+// The request-wide bound and max.broker.partitions for `count` new partitions adding `added`
+// replicas per broker. Pure arithmetic on the requested numbers: runs before anything is sized by them.
+std::optional<Rejection> CheckLimits(const server::BrokerContext& broker, const RequestBudget& budget, int64_t count,
+                                     const server::ReplicasPerBroker& added) {
+  if (budget.partitions + count > server::kMaxPartitionsPerRequest) {
+    return Rejection{ErrorCode::kPolicyViolation,
+                     absl::StrCat(server::kExcessivelyLargeBatch, " A request may add at most ",
+                                  server::kMaxPartitionsPerRequest, " partitions; this one asks for ",
+                                  budget.partitions + count, ".")};
+  }
+  if (absl::Status s = server::CheckBrokerPartitionLimit(budget.hosted, added,
+                                                         broker.config->GetLong("max.broker.partitions"));
+      !s.ok()) {
+    return Rejection{ErrorCode::kPolicyViolation, std::string(s.message())};
+  }
+  return std::nullopt;
+}
+
+// Checks one topic and fills `spec` with what to create, and `added` with the replicas it puts on
+// each broker. nullopt when it may be created. Checks follow Kafka's controller order; the size
+// limits come before anything is allocated from the requested counts.
 std::optional<Rejection> Check(const server::BrokerContext& broker, const coordination::pb::ClusterMetadata& metadata,
-                               const Request::CreatableTopic& topic, coordination::NewTopic& spec) {
+                               const RequestBudget& budget, const Request::CreatableTopic& topic,
+                               coordination::NewTopic& spec, server::ReplicasPerBroker& added) {
   spec.name = std::string(topic.name);
   if (absl::Status valid = coordination::ValidateTopicName(spec.name); !valid.ok()) {
     return Rejection{ErrorCode::kInvalidTopicException, std::string(valid.message())};
@@ -46,8 +74,14 @@ std::optional<Rejection> Check(const server::BrokerContext& broker, const coordi
                        "Both numPartitions or replicationFactor and replicasAssignments were set. "
                        "Both cannot be used at the same time."};
     }
+    // The list's length is the partition count: bound it before copying or sorting anything.
+    const int64_t count = static_cast<int64_t>(topic.assignments.size());
+    if (budget.partitions + count > server::kMaxPartitionsPerRequest) {
+      return CheckLimits(broker, budget, count, {});
+    }
     // Partitions may be listed in any order but must be exactly 0..n-1.
     std::vector<const Request::CreatableReplicaAssignment*> by_index;
+    by_index.reserve(topic.assignments.size());
     for (const auto& a : topic.assignments) by_index.push_back(&a);
     std::sort(by_index.begin(), by_index.end(),
               [](const auto* a, const auto* b) { return a->partition_index < b->partition_index; });
@@ -56,31 +90,48 @@ std::optional<Rejection> Check(const server::BrokerContext& broker, const coordi
         return Rejection{ErrorCode::kInvalidReplicaAssignment,
                          "Partitions should be a consecutive 0-based integer sequence."};
       }
-      spec.assignment.push_back(by_index[i]->broker_ids);
     }
+    // A replica list longer than the cluster has brokers necessarily repeats or names an unknown
+    // broker; refuse it here (ValidateReplicaAssignment would say which) rather than copy it.
+    for (const auto* a : by_index) {
+      if (a->broker_ids.size() > broker_count) {
+        return Rejection{ErrorCode::kInvalidReplicaAssignment,
+                         absl::StrCat("The manual partition assignment for partition ", a->partition_index, " lists ",
+                                      a->broker_ids.size(), " replicas, but only ", broker_count,
+                                      " broker(s) are registered.")};
+      }
+    }
+    spec.assignment.reserve(by_index.size());
+    for (const auto* a : by_index) spec.assignment.push_back(a->broker_ids);
     if (absl::Status valid = server::ValidateReplicaAssignment(metadata, spec.assignment, -1); !valid.ok()) {
       return Rejection{ErrorCode::kInvalidReplicaAssignment, std::string(valid.message())};
     }
+    added = server::AssignedReplicas(metadata, spec.assignment);
+    if (std::optional<Rejection> limited = CheckLimits(broker, budget, count, added)) return limited;
     spec.partition_count = static_cast<int32_t>(spec.assignment.size());
     spec.replication_factor = static_cast<int16_t>(spec.assignment.front().size());
   } else {
-    const int64_t partitions =
-        topic.num_partitions == -1 ? broker.config->GetLong("num.partitions") : topic.num_partitions;
-    if (partitions < 1) {
-      return Rejection{ErrorCode::kInvalidPartitions,
-                       "Number of partitions must be larger than 0, or -1 to use the default value."};
-    }
-    const int64_t replication = topic.replication_factor == -1 ? broker.config->GetLong("default.replication.factor")
-                                                               : topic.replication_factor;
-    if (replication < 1) {
+    // Kafka's order: the replication factor's sign, the partition count's sign, then placement
+    // (enough brokers), then the size of the operation.
+    if (topic.replication_factor < -1 || topic.replication_factor == 0) {
       return Rejection{ErrorCode::kInvalidReplicationFactor,
                        "Replication factor must be larger than 0, or -1 to use the default value."};
     }
+    if (topic.num_partitions < -1 || topic.num_partitions == 0) {
+      return Rejection{ErrorCode::kInvalidPartitions,
+                       "Number of partitions must be larger than 0, or -1 to use the default value."};
+    }
+    const int64_t partitions =
+        topic.num_partitions == -1 ? broker.config->GetLong("num.partitions") : topic.num_partitions;
+    const int64_t replication = topic.replication_factor == -1 ? broker.config->GetLong("default.replication.factor")
+                                                               : topic.replication_factor;
     if (static_cast<size_t>(replication) > broker_count) {
       return Rejection{ErrorCode::kInvalidReplicationFactor,
                        absl::StrCat("Replication factor: ", replication, " larger than available brokers: ",
                                     broker_count, ".")};
     }
+    added = server::PlacedReplicas(metadata, partitions, replication);
+    if (std::optional<Rejection> limited = CheckLimits(broker, budget, partitions, added)) return limited;
     spec.partition_count = static_cast<int32_t>(std::min<int64_t>(partitions, INT32_MAX));
     spec.replication_factor = static_cast<int16_t>(std::min<int64_t>(replication, INT16_MAX));
   }
@@ -127,6 +178,8 @@ void HandleCreateTopics(RequestPtr ctx, Responder responder) {
   // Names are unique within the request, so one snapshot serves every check; a topic created
   // meanwhile by another client is caught by the store (AlreadyExists).
   coordination::ClusterSnapshot snapshot = broker.metadata->Snapshot();
+  RequestBudget budget;
+  budget.hosted = server::HostedReplicas(*snapshot);
   protocol::CreateTopicsResponse response;
   response.topics.reserve(request.topics.size());
   for (const auto& topic : request.topics) {
@@ -136,7 +189,7 @@ void HandleCreateTopics(RequestPtr ctx, Responder responder) {
     out.configs = std::nullopt;
     auto reject = [&](ErrorCode code, std::string message) {
       out.error_code = ToWire(code);
-      out.error_message = ctx->Keep(std::move(message));
+      out.error_message = ctx->Keep(server::ClientErrorMessage(std::move(message)));
       out.configs.emplace();  // an empty list, not null, as Kafka answers errors
     };
     if (duplicated.contains(topic.name)) {
@@ -144,7 +197,8 @@ void HandleCreateTopics(RequestPtr ctx, Responder responder) {
       continue;
     }
     coordination::NewTopic spec;
-    if (std::optional<Rejection> rejected = Check(broker, *snapshot, topic, spec)) {
+    server::ReplicasPerBroker added;
+    if (std::optional<Rejection> rejected = Check(broker, *snapshot, budget, topic, spec, added)) {
       reject(rejected->code, std::move(rejected->message));
       continue;
     }
@@ -156,6 +210,9 @@ void HandleCreateTopics(RequestPtr ctx, Responder responder) {
       }
       out.topic_id = server::TopicUuid(*created);
     }
+    // Validated or created, the topic counts against the rest of the request, as in Kafka.
+    budget.partitions += spec.partition_count;
+    for (const auto& [id, more] : added) budget.hosted[id] += more;
     FillCreated(*ctx, broker, spec, out);
   }
   Respond(*ctx, responder, response);

@@ -143,6 +143,66 @@ absl::Status ValidateReplicaAssignment(const coordination::pb::ClusterMetadata& 
   return absl::OkStatus();
 }
 
+std::string ClientErrorMessage(std::string message) {
+  constexpr std::string_view kEllipsis = "...";
+  if (message.size() > kMaxErrorMessageBytes) {
+    message.resize(kMaxErrorMessageBytes - kEllipsis.size());
+    message.append(kEllipsis);
+  }
+  return message;
+}
+
+ReplicasPerBroker HostedReplicas(const coordination::pb::ClusterMetadata& metadata) {
+  ReplicasPerBroker hosted;
+  for (const auto& b : metadata.brokers()) hosted[b.id()] = 0;
+  for (const coordination::pb::Topic& topic : metadata.topics()) {
+    for (const coordination::pb::PartitionAssignment& p : topic.partitions()) {
+      for (int32_t id : p.replicas()) {
+        if (auto it = hosted.find(id); it != hosted.end()) ++it->second;
+      }
+    }
+  }
+  return hosted;
+}
+
+ReplicasPerBroker PlacedReplicas(const coordination::pb::ClusterMetadata& metadata, int64_t partitions,
+                                 int64_t replication_factor) {
+  ReplicasPerBroker added;
+  const int64_t brokers = metadata.brokers_size();
+  if (brokers == 0 || partitions <= 0 || replication_factor <= 0) return added;
+  // Both factors fit in 32 bits, so the product cannot overflow.
+  const int64_t even_share = (partitions * replication_factor + brokers - 1) / brokers;
+  for (const auto& b : metadata.brokers()) added[b.id()] = std::min(partitions, even_share);
+  return added;
+}
+
+ReplicasPerBroker AssignedReplicas(const coordination::pb::ClusterMetadata& metadata,
+                                   const std::vector<std::vector<int32_t>>& assignment) {
+  ReplicasPerBroker added;
+  for (const auto& b : metadata.brokers()) added[b.id()] = 0;
+  for (const std::vector<int32_t>& replicas : assignment) {
+    for (int32_t id : replicas) {
+      if (auto it = added.find(id); it != added.end()) ++it->second;
+    }
+  }
+  return added;
+}
+
+absl::Status CheckBrokerPartitionLimit(const ReplicasPerBroker& hosted, const ReplicasPerBroker& added,
+                                       int64_t max_broker_partitions) {
+  for (const auto& [id, more] : added) {
+    if (more == 0) continue;
+    auto it = hosted.find(id);
+    const int64_t now = it == hosted.end() ? 0 : it->second;
+    if (now + more > max_broker_partitions) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Adding ", more, " partition(s) would bring broker ", id, " to ", now + more,
+          " partitions, above its limit max.broker.partitions=", max_broker_partitions, " (it hosts ", now, ")."));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::vector<int32_t> BrokerIds(const coordination::pb::ClusterMetadata& metadata) {
   std::vector<int32_t> ids;
   ids.reserve(static_cast<size_t>(metadata.brokers_size()));

@@ -75,6 +75,42 @@ absl::Status ValidateReplicaAssignment(const coordination::pb::ClusterMetadata& 
                                        const std::vector<std::vector<int32_t>>& assignment,
                                        int32_t replication_factor);
 
+// The most partitions one CreateTopics or CreatePartitions request may add, over all its topics.
+// Kafka's controller writes one record per new partition and refuses an operation of more than
+// 10,000 records (QuorumController.MAX_RECORDS_PER_USER_OP) with POLICY_VIOLATION; this is the same
+// bound, checked before anything is sized from the requested counts.
+inline constexpr int64_t kMaxPartitionsPerRequest = 10000;
+// Kafka's message for that refusal.
+inline constexpr char kExcessivelyLargeBatch[] = "Unable to perform excessively large batch operation.";
+
+// How many partition replicas each registered broker hosts (every registered broker has an entry).
+using ReplicasPerBroker = std::map<int32_t, int64_t>;
+ReplicasPerBroker HostedReplicas(const coordination::pb::ClusterMetadata& metadata);
+
+// The replicas each registered broker would gain from `partitions` new partitions of
+// `replication_factor` replicas placed by the store, which spreads them evenly: at most
+// ceil(partitions * replication_factor / brokers), and never more than one per partition.
+// Arithmetic only: nothing is sized from the counts.
+ReplicasPerBroker PlacedReplicas(const coordination::pb::ClusterMetadata& metadata, int64_t partitions,
+                                 int64_t replication_factor);
+
+// The replicas each registered broker would gain from explicit assignments (unknown ids are not
+// counted; ValidateReplicaAssignment refuses them).
+ReplicasPerBroker AssignedReplicas(const coordination::pb::ClusterMetadata& metadata,
+                                   const std::vector<std::vector<int32_t>>& assignment);
+
+// Checks max.broker.partitions: OK when every broker's hosted + added replicas stay at or under
+// `max_broker_partitions`; otherwise ResourceExhausted with a message naming the broker, the
+// limit and the counts (Kafka has no such limit; the handlers answer POLICY_VIOLATION).
+absl::Status CheckBrokerPartitionLimit(const ReplicasPerBroker& hosted, const ReplicasPerBroker& added,
+                                       int64_t max_broker_partitions);
+
+// An error message for the client, cut to at most kMaxErrorMessageBytes. Messages quote what the
+// client sent (a config name, a topic name up to 32767 bytes) and a classic wire string cannot be
+// longer than 32767 bytes: the encoder would abort the broker.
+inline constexpr size_t kMaxErrorMessageBytes = 1024;
+std::string ClientErrorMessage(std::string message);
+
 // The ids of the registered brokers.
 std::vector<int32_t> BrokerIds(const coordination::pb::ClusterMetadata& metadata);
 

@@ -20,7 +20,9 @@ inline constexpr std::string_view kConsumerOffsetsTopic = "__consumer_offsets";
 std::optional<coordination::NewTopic> InternalTopicSpec(const BrokerContext& broker, std::string_view topic);
 
 // Creates `topic` as auto.create.topics.enable does: an internal topic as InternalTopicSpec says,
-// any other with num.partitions and default.replication.factor. OK when it exists already.
+// any other with num.partitions and default.replication.factor. OK when it exists already;
+// ResourceExhausted (logged, at most once per 10 s) when a non-internal topic would take the broker
+// past max.broker.partitions.
 absl::Status AutoCreateTopic(BrokerContext& broker, const std::string& topic);
 
 // The single place where coordination/storage statuses become Kafka error codes for topic
