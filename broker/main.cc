@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   server::RemoveLeftoverLogDirs(data_dir);
 
   coordination::pb::Broker self;
-  self.set_id(config.broker_id() < 0 ? 0 : config.broker_id());
+  self.set_id(config.broker_id());
   self.set_host(config.advertised().host);
   self.set_port(config.advertised().port);
   absl::StatusOr<std::unique_ptr<coordination::EmbeddedStore>> store = coordination::EmbeddedStore::Open(data_dir, self);

@@ -2,6 +2,7 @@
 // overrides, in Kafka's key names. Values are validated once at load; accessors then cannot fail.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -41,7 +42,9 @@ class BrokerConfig {
   bool GetBool(std::string_view key) const;
   double GetDouble(std::string_view key) const;
 
-  int32_t broker_id() const { return static_cast<int32_t>(GetLong("broker.id")); }
+  // This broker's node id. broker.id=-1 (unset) is 0: a single broker on the embedded store has no
+  // id generator (Kafka's hands out reserved.broker.max.id + 1 onwards from ZooKeeper).
+  int32_t broker_id() const { return std::max<int32_t>(0, static_cast<int32_t>(GetLong("broker.id"))); }
   const Endpoint& listener() const { return listeners_.front(); }
   const Endpoint& advertised() const { return advertised_.front(); }
   // log.dirs, else log.dir; the first directory (Ringbroker uses one data directory).

@@ -1,6 +1,7 @@
 // DescribeGroups: each group answered by the shard that owns it; an unknown group is "Dead".
 #include "broker/group/group_router.h"
 #include "broker/handlers/registry.h"
+#include "broker/server/authorized_operations.h"
 #include "protocol/messages/describe_groups.h"
 
 namespace ringbroker::handlers {
@@ -10,6 +11,7 @@ struct DescribeState {
   RequestPtr ctx;
   Responder responder;
   std::vector<group::DescribeResult> results;
+  bool include_authorized_operations = false;
   size_t pending = 0;
 
   void Done() {
@@ -22,6 +24,8 @@ struct DescribeState {
       out.group_state = g.state;
       out.protocol_type = g.protocol_type;
       out.protocol_data = g.protocol_data;
+      // No authorizer: a group's operations are all a group supports.
+      if (include_authorized_operations) out.authorized_operations = server::kGroupOperations;
       for (const group::DescribedMember& m : g.members) {
         auto& mo = out.members.emplace_back();
         mo.member_id = m.member_id;
@@ -47,6 +51,7 @@ void HandleDescribeGroups(RequestPtr ctx, Responder responder) {
   reactor::Shard& shard = ctx->shard;
   state->ctx = std::move(ctx);
   state->responder = std::move(responder);
+  state->include_authorized_operations = request.include_authorized_operations;
   state->results.resize(request.groups.size());
   state->pending = request.groups.size() + 1;
   for (size_t i = 0; i < request.groups.size(); ++i) {

@@ -42,7 +42,7 @@ Answer Lookup(RequestContext& ctx, std::string_view key, int8_t key_type) {
     a.message = std::string(route.status().message());
     return a;
   }
-  const int32_t self = ctx.broker.config->broker_id() < 0 ? 0 : ctx.broker.config->broker_id();
+  const int32_t self = ctx.broker.config->broker_id();
   a.node_id = self;
   a.host = ctx.broker.config->advertised().host;
   a.port = ctx.broker.config->advertised().port;

@@ -2,6 +2,7 @@
 // replicas, asked for by name or (v12+) by topic id. Unknown topics named in the request are
 // created when auto.create.topics.enable and the request allows it.
 #include "broker/handlers/registry.h"
+#include "broker/server/authorized_operations.h"
 #include "broker/server/topic_admin_util.h"
 #include "broker/server/topics.h"
 #include "coordination/metadata_store.h"
@@ -101,6 +102,11 @@ void HandleMetadata(RequestPtr ctx, Responder responder) {
       }
       FillTopic(*topic, out);
     }
+  }
+  // Asked for, the authorized operations are all a resource supports: there is no authorizer.
+  if (request.include_cluster_authorized_operations) response.cluster_authorized_operations = server::kClusterOperations;
+  if (request.include_topic_authorized_operations) {
+    for (auto& topic : response.topics) topic.topic_authorized_operations = server::kTopicOperations;
   }
   // `snapshot` owns the strings the response views; it lives until the response is encoded here.
   Respond(*ctx, responder, response);

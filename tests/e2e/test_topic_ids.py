@@ -93,7 +93,9 @@ class Reader:
             self.take(self.uvarint())
 
 
-class TopicIdTest(unittest.TestCase):
+class RawFlexibleClient(unittest.TestCase):
+    """A broker and one raw connection to it, speaking flexible versions field by field."""
+
     def setUp(self):
         self.broker = BrokerProcess(overrides={"num.partitions": "2"}).start()
         self.sock = socket.create_connection(("127.0.0.1", self.broker.port), timeout=10)
@@ -123,11 +125,16 @@ class TopicIdTest(unittest.TestCase):
             out += chunk
         return out
 
-    # Metadata v10-v12: topics by name or by id.
-    def metadata(self, version, topics):
+    # Metadata v10-v12: topics by name or by id. `authorized` asks for the authorized operations
+    # (the cluster's only up to v10): each topic's are its "operations", the cluster's are kept in
+    # self.cluster_operations.
+    def metadata(self, version, topics, authorized=False):
         body = compact_array([t_id.bytes + compact_string(name) + NO_TAGS for t_id, name in topics])
         # AllowAutoTopicCreation, IncludeClusterAuthorizedOperations (v8-v10), IncludeTopicAuthorizedOperations
-        body += struct.pack(">???", False, False, False) if version <= 10 else struct.pack(">??", False, False)
+        if version <= 10:
+            body += struct.pack(">???", False, authorized, authorized)
+        else:
+            body += struct.pack(">??", False, authorized)
         r = self.call(3, version, body + NO_TAGS)
         r.int32()  # throttle
 
@@ -146,7 +153,7 @@ class TopicIdTest(unittest.TestCase):
         def topic():
             t = {"error": r.int16(), "name": r.compact_string(), "id": r.uuid(), "internal": r.int8()}
             t["partitions"] = r.array(partition)
-            r.int32()  # authorized operations
+            t["operations"] = r.int32()
             r.tags()
             return t
 
@@ -155,7 +162,7 @@ class TopicIdTest(unittest.TestCase):
         r.int32()
         out = r.array(topic)
         if version <= 10:
-            r.int32()  # cluster authorized operations
+            self.cluster_operations = r.int32()
         r.tags()
         self.assertEqual(r.pos, len(r.data), "bytes left after the Metadata response")
         return out
@@ -201,6 +208,8 @@ class TopicIdTest(unittest.TestCase):
             producer.send(topic, value=b"value-%d" % i, partition=0).get(timeout=10)
         producer.close()
 
+
+class TopicIdTest(RawFlexibleClient):
     def test_fetch_by_topic_id_at_every_version(self):
         topic = f"ids-{uuid.uuid4().hex[:8]}"
         self.produce(topic, 3)
