@@ -8,7 +8,7 @@ packages=(
   liburing-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libzookeeper-mt-dev zookeeper
-  librdkafka-dev kcat burrow python3-kafka python3-confluent-kafka
+  librdkafka-dev kcat burrow python3-kafka python3-confluent-kafka rapidjson-dev
   python3-lz4 python3-snappy python3-zstandard
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev
 )
