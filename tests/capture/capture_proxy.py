@@ -54,20 +54,24 @@ class Recorder:
             f.write(frame)
 
 
+def recv_frame(sock):
+    """One size-prefixed frame without its size, or None when the peer has closed."""
+    size_bytes = recv_exact(sock, 4)
+    if size_bytes is None:
+        return None
+    return recv_exact(sock, struct.unpack(">i", size_bytes)[0])
+
+
 def pipe_requests(client, upstream, recorder, inflight):
     try:
         while True:
-            size_bytes = recv_exact(client, 4)
-            if size_bytes is None:
-                break
-            (size,) = struct.unpack(">i", size_bytes)
-            frame = recv_exact(client, size)
+            frame = recv_frame(client)
             if frame is None:
                 break
             recorder.record(frame)
             api_key, version, correlation_id = struct.unpack(">hhi", frame[:8])
             inflight.append((api_key, version, correlation_id))
-            upstream.sendall(size_bytes + frame)
+            upstream.sendall(struct.pack(">i", len(frame)) + frame)
     except OSError:
         pass
     finally:
@@ -113,11 +117,7 @@ def cap_api_versions(body, version, caps):
 def pipe_responses(upstream, client, inflight, caps):
     try:
         while True:
-            size_bytes = recv_exact(upstream, 4)
-            if size_bytes is None:
-                break
-            (size,) = struct.unpack(">i", size_bytes)
-            frame = recv_exact(upstream, size)
+            frame = recv_frame(upstream)
             if frame is None:
                 break
             (correlation_id,) = struct.unpack(">i", frame[:4])
@@ -126,7 +126,7 @@ def pipe_responses(upstream, client, inflight, caps):
                 inflight.remove(request)
                 if request[0] == API_VERSIONS and caps:
                     frame = frame[:4] + cap_api_versions(frame[4:], request[1], caps)
-            client.sendall(size_bytes + frame)
+            client.sendall(struct.pack(">i", len(frame)) + frame)
     except OSError:
         pass
     finally:

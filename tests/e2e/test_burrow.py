@@ -43,6 +43,19 @@ def wait_until(predicate, timeout, message):
     raise AssertionError(message())
 
 
+def stop_process(server):
+    """Stops `server`'s process (SIGTERM, then SIGKILL after 20 s) and closes its log."""
+    if server.proc is not None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+        server.proc = None
+        server.log.close()
+
+
 class ZooKeeper:
     """Debian's ZooKeeper, standalone, on a free loopback port, data in `directory`."""
 
@@ -84,15 +97,7 @@ class ZooKeeper:
             return False
 
     def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
+        stop_process(self)
 
 
 class Burrow:
@@ -175,15 +180,7 @@ client-profile="{cluster}"
         return "\n".join(line for line in lines if '"unknown consumer"' not in line)[-6000:]
 
     def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
+        stop_process(self)
 
 
 class CommittingGroup(threading.Thread):
